@@ -1,0 +1,3 @@
+"""specgen: Triton Inference Server as native Azure Linux 3.0 RPM packages."""
+
+__version__ = "0.1.0"

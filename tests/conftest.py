@@ -1,0 +1,48 @@
+"""Shared fixtures: where ../shared is, and skips with a reason when a tool or data is absent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="run opt-in slow tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow, opt-in: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the checkout (CI has it); tests that need it skip where it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared not found at {SHARED}: reference data absent")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def dryrun_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "triton-dryrun"
+    if not path.is_dir():
+        pytest.skip(f"{path} not found: dry-run reference data absent")
+    return path
+
+
+def require_tool(*names: str) -> None:
+    """Skip the calling test, naming the missing tool, unless every tool is on PATH."""
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} on PATH (scripts/run test installs it as root)")
