@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
+from rich.console import Console
 
 from specgen import __version__
 from specgen.errors import SpecgenError
+from specgen.recipe import Recipe
+from specgen.views import print_recipe, to_json
 
 
 class _Group(click.Group):
@@ -25,3 +29,33 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="specgen")
 def main() -> None:
     """Turn NVIDIA Triton Inference Server into native Azure Linux 3.0 RPM packages."""
+
+
+def _load(paths: tuple[str, ...], arch: str) -> Recipe:
+    """The recipe of the given dry-run paths, or the embedded default release."""
+    from specgen.dryrun import default_recipe, load_recipe
+
+    if not paths:
+        return default_recipe()
+    return load_recipe([Path(p) for p in paths], None if arch == "auto" else arch)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--arch",
+    type=click.Choice(["auto", "x86_64", "aarch64"]),
+    default="auto",
+    help="Architecture the files were generated for (auto: from their download URLs).",
+)
+def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
+    """Read build.py --dryrun output (a folder or files) into a recipe.
+
+    With no PATH, shows the embedded default release (Triton 25.03).
+    """
+    recipe = _load(paths, arch)
+    if fmt == "json":
+        click.echo(to_json(recipe.to_dict()), nl=False)
+    else:
+        print_recipe(recipe, Console())

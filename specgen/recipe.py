@@ -168,6 +168,7 @@ class Recipe:
     cmake: CMakeBuild | None
     files: list[str]
     docker_images: list[dict[str, str]] = field(default_factory=list)
+    arch: str = "x86_64"
 
     @property
     def base_image(self) -> str | None:
@@ -182,11 +183,83 @@ class Recipe:
             "triton_version": self.triton_version,
             "container_version": self.container_version,
             "base_image": self.base_image,
+            "arch": self.arch,
             "files": list(self.files),
             "images": {role: _image_dict(img) for role, img in sorted(self.images.items())},
             "cmake_build": _cmake_dict(self.cmake) if self.cmake else None,
             "docker_images": list(self.docker_images),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        """Rebuild a Recipe from `to_dict` output (the embedded default release is stored so)."""
+        cmake = data.get("cmake_build")
+        return cls(
+            triton_version=data.get("triton_version"),
+            container_version=data.get("container_version"),
+            images={role: _image_from(role, d) for role, d in data["images"].items()},
+            cmake=_cmake_from(cmake) if cmake else None,
+            files=list(data.get("files", [])),
+            docker_images=list(data.get("docker_images", [])),
+            arch=data.get("arch", "x86_64"),
+        )
+
+
+def _origin_from(text: str) -> Origin:
+    file, _, line = text.rpartition(":")
+    return Origin(file, int(line))
+
+
+def _with_origin_from(d: dict[str, Any]) -> dict[str, Any]:
+    return {**d, "origin": _origin_from(d["origin"])}
+
+
+def _image_from(role: str, d: dict[str, Any]) -> Image:
+    repositories = [
+        PackageRepository(**{**_with_origin_from(r), "components": tuple(r["components"]),
+                             "options": tuple(r["options"])})
+        for r in [*d.get("apt_repositories", []), *d.get("rpm_repositories", [])]
+    ]  # fmt: skip
+    return Image(
+        role=role,
+        file=d["file"],
+        stages=[Stage(**_with_origin_from(s)) for s in d.get("stages", [])],
+        args=dict(d.get("args", {})),
+        env=dict(d.get("env", {})),
+        labels=dict(d.get("labels", {})),
+        apt=[AptPackage(**_with_origin_from(p)) for p in d.get("apt", [])],
+        local_debs=list(d.get("local_debs", [])),
+        rpm=[RpmPackage(**_with_origin_from(p)) for p in d.get("rpm", [])],
+        pip=[PipRequirement(**_with_origin_from(p)) for p in d.get("pip", [])],
+        downloads=[Download(**_with_origin_from(x)) for x in d.get("downloads", [])],
+        repositories=repositories,
+        copies=list(d.get("copies", [])),
+    )
+
+
+def _project_from(d: dict[str, Any]) -> CMakeProject:
+    return CMakeProject(
+        name=d["name"],
+        kind=d["kind"],
+        options=dict(d["options"]),
+        option_types=dict(d.get("option_types", {})),
+        source_dir=d.get("source_dir", ""),
+        origin=_origin_from(d["origin"]),
+        repo_url=d.get("repo_url"),
+        tag=d.get("tag"),
+    )
+
+
+def _cmake_from(d: dict[str, Any]) -> CMakeBuild:
+    components = [
+        _project_from(c) for key in ("backends", "repoagents", "caches") for c in d.get(key, [])
+    ]
+    components.sort(key=lambda c: (c.origin.line, c.name))
+    return CMakeBuild(
+        file=d["file"],
+        core=_project_from(d["core"]) if d.get("core") else None,
+        components=components,
+    )
 
 
 def _origin(o: Origin) -> str:

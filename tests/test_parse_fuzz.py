@@ -1,0 +1,52 @@
+"""Random and mutated Dockerfiles: the parser either reads them or raises a clean InputError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from specgen.dryrun import load_recipe
+from specgen.errors import InputError
+
+MINI = Path(__file__).resolve().parent / "fixtures" / "dryrun-mini" / "Dockerfile.buildbase"
+SEED = MINI.read_bytes()
+ALPHABET = st.sampled_from(list(b"\\\"'`$(){}[];&|<>#=\n\t -abcFROMRUNENVARG0123"))
+
+
+def _parse_bytes(tmp: Path, data: bytes) -> None:
+    path = tmp / "Dockerfile"
+    path.write_bytes(data)
+    try:
+        load_recipe([path])
+    except InputError as err:
+        message = str(err)
+        assert message.startswith(str(path)) and "\n" not in message
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400))
+def test_random_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
+    _parse_bytes(tmp_path, data)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cuts=st.lists(st.tuples(st.integers(0, len(SEED)), st.integers(0, 8)), max_size=4),
+    inserts=st.lists(
+        st.tuples(st.integers(0, len(SEED)), st.lists(ALPHABET, min_size=1, max_size=6)),
+        max_size=4,
+    ),
+)
+def test_mutated_dockerfiles_never_crash(tmp_path: Path, cuts: list, inserts: list) -> None:
+    data = bytearray(SEED)
+    for position, length in cuts:
+        del data[position : position + length]
+    for position, chars in inserts:
+        data[position:position] = bytes(chars)
+    _parse_bytes(tmp_path, bytes(data))
