@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from specgen import __version__
+from specgen.cli_graph import graph_command
 from specgen.errors import SpecgenError
 from specgen.recipe import Recipe
 from specgen.views import print_recipe, to_json
@@ -59,3 +60,6 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
         click.echo(to_json(recipe.to_dict()), nl=False)
     else:
         print_recipe(recipe, Console())
+
+
+main.add_command(graph_command)
