@@ -10,6 +10,7 @@ from rich.console import Console
 
 from specgen import __version__
 from specgen.cli_graph import graph_command
+from specgen.cli_map import map_command
 from specgen.errors import SpecgenError
 from specgen.recipe import Recipe
 from specgen.views import print_recipe, to_json
@@ -63,3 +64,4 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
 
 
 main.add_command(graph_command)
+main.add_command(map_command)
