@@ -12,7 +12,6 @@ from specgen import __version__
 from specgen.cli_graph import graph_command
 from specgen.cli_map import map_command
 from specgen.errors import SpecgenError
-from specgen.recipe import Recipe
 from specgen.views import print_recipe, to_json
 
 
@@ -33,15 +32,6 @@ def main() -> None:
     """Turn NVIDIA Triton Inference Server into native Azure Linux 3.0 RPM packages."""
 
 
-def _load(paths: tuple[str, ...], arch: str) -> Recipe:
-    """The recipe of the given dry-run paths, or the embedded default release."""
-    from specgen.dryrun import default_recipe, load_recipe
-
-    if not paths:
-        return default_recipe()
-    return load_recipe([Path(p) for p in paths], None if arch == "auto" else arch)
-
-
 @main.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
@@ -56,7 +46,9 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
 
     With no PATH, shows the embedded default release (Triton 25.03).
     """
-    recipe = _load(paths, arch)
+    from specgen.dryrun import load_or_default
+
+    recipe = load_or_default([Path(p) for p in paths], None if arch == "auto" else arch)
     if fmt == "json":
         click.echo(to_json(recipe.to_dict()), nl=False)
     else:

@@ -44,12 +44,12 @@ def graph_command(
     PATH is build.py --dryrun output (files or folders); without one, the embedded default
     release is used. A dependency cycle is an error that names it.
     """
-    from specgen.dryrun import default_recipe, load_recipe  # lazy: the parser is heavy
+    from specgen.dryrun import load_or_default  # lazy: the parser is heavy
 
     suffixes = tuple(f".{f}" for f in graphio.RENDER_FORMATS)
     if render_path is not None and render_path.suffix.lower() not in suffixes:
         raise click.BadParameter("must end in .svg, .png or .pdf", param_hint="--render")
-    recipe = load_recipe(list(paths)) if paths else default_recipe()
+    recipe = load_or_default(list(paths))
     extra = load_extra_deps(extra_deps) if extra_deps else None
     g = build_graph(recipe, include_external=not no_external, extra=extra)
     text = {"json": graphio.to_json, "dot": graphio.to_dot, "text": format_text}[fmt](g)

@@ -90,9 +90,9 @@ def map_command(
                 click.echo(f"{'ok' if c.ok else 'MISSING':8} {c.name}: {c.how}{detail}{hint}")
         sys.exit(exit_code(checks))
 
-    from specgen.cli import _load
+    from specgen.dryrun import load_or_default
 
-    recipe = _load(paths, "auto")
+    recipe = load_or_default([Path(p) for p in paths])
     apt = [
         p
         for role in ("buildbase", "runtime")

@@ -68,6 +68,11 @@ def load_recipe(paths: list[Path], arch: str | None = None) -> Recipe:
     )
 
 
+def load_or_default(paths: list[Path], arch: str | None = None) -> Recipe:
+    """The recipe of the given dry-run paths, or the embedded default release when none."""
+    return load_recipe(paths, arch) if paths else default_recipe()
+
+
 def default_recipe() -> Recipe:
     """The embedded default release (Triton 25.03), as the parser produced it."""
     data = resources.files("specgen.data").joinpath(f"recipes/r{DEFAULT_RELEASE}.json")
