@@ -23,6 +23,10 @@ from specgen.errors import InputError
 _ARCH_PROBES = {("dpkg", "--print-architecture"): "dpkg_arch", ("uname", "-m"): "uname_m"}
 
 
+# Inside double quotes a backslash escapes only these (bash manual, "Double Quotes").
+_DOUBLE_QUOTE_ESCAPABLE = '$`"\\\n'
+
+
 @dataclass(frozen=True)
 class Command:
     """A simple command: expanded argv, the byte offset it starts at, and its redirections."""
@@ -408,7 +412,7 @@ def _argv_nodes(command: Node) -> list[Node]:
 
 def _string_part(node: Node, src: bytes, scope: _Scope) -> str:
     if node.type == "string_content":
-        return _unescape_double(_text(node, src))
+        return _unescape(_text(node, src), _DOUBLE_QUOTE_ESCAPABLE)
     if not node.is_named:
         return _text(node, src)
     return _expand(node, src, scope)
@@ -446,27 +450,17 @@ def _unquote_simple(text: str, scope: _Scope) -> str:
     return text
 
 
-def _unescape(text: str) -> str:
-    """Backslash removal in an unquoted word (`\\x` -> `x`, line continuation dropped)."""
+def _unescape(text: str, escapable: str | None = None) -> str:
+    """Backslash removal: before any character in an unquoted word, and inside double quotes
+    only before the `escapable` characters; an escaped newline is dropped."""
     out = []
     i = 0
     while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            if text[i + 1] != "\n":
-                out.append(text[i + 1])
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def _unescape_double(text: str) -> str:
-    """Backslash removal inside double quotes: only before $ ` " \\ and newline."""
-    out = []
-    i = 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in '$`"\\\n':
+        if (
+            text[i] == "\\"
+            and i + 1 < len(text)
+            and (escapable is None or text[i + 1] in escapable)
+        ):
             if text[i + 1] != "\n":
                 out.append(text[i + 1])
             i += 2
