@@ -39,7 +39,7 @@ def _unique(results: Iterable[Resolution]) -> list[Resolution]:
     "repos",
     multiple=True,
     metavar="NAME=URL",
-    help="Repository to verify against (repeatable; replaces the defaults).",
+    help="Repository (URL or NAME=URL) to verify against; repeatable, replaces the defaults.",
 )
 @click.option(
     "--online",

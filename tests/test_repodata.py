@@ -411,3 +411,24 @@ def test_repository_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert parse_repo_option("https://h/x/y/").name == "x-y"
     monkeypatch.setenv("SPECGEN_CACHE_DIR", str(tmp_path))
     assert default_cache_dir() == tmp_path / "repodata"
+
+
+def test_map_cli_verifies_against_a_served_repository(
+    repos: dict[str, Path], serve: Serve, tmp_path: Path
+):
+    """`specgen map --check-names --repo URL`: served metadata first, then the cache offline."""
+    from click.testing import CliRunner
+
+    from specgen.cli import main
+
+    srv = serve(repos["gz"])
+    args = ["map", "--check-names", "--repo", f"local={srv.url}", "--cache-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, [*args, "alpha", "libgamma-devel", "zlib-devel"])
+    assert result.exit_code == 1  # zlib-devel is not in this tiny repository
+    assert "ok       alpha: package" in result.stdout
+    assert "ok       libgamma-devel: provide [gamma-devel]" in result.stdout
+    assert "MISSING  zlib-devel" in result.stdout
+    assert "local: " in result.stderr and "downloaded" in result.stderr
+    srv.shutdown()
+    offline = CliRunner().invoke(main, [*args, "--offline", "alpha"])
+    assert offline.exit_code == 0 and "cache" in offline.stderr
