@@ -32,7 +32,9 @@ class PackageInfo:
 class PackageIndex:
     """Packages by name, and capability -> names of packages that Provide it.
 
-    Files (`/usr/bin/cmake`) count as capabilities when filelists were loaded.
+    Repository metadata keeps the newest EVR of each name (what tdnf would install). File paths
+    count as capabilities: those primary.xml lists (`/usr/bin/*`, `/etc/*`) always, every path
+    when filelists were loaded.
     """
 
     packages: dict[str, PackageInfo] = field(default_factory=dict)
