@@ -28,7 +28,7 @@ _WRAPPERS = {"sudo", "env", "nice", "time", "nohup", "stdbuf", "eatmydata"}
 _APT_VALUE_OPTIONS = {"-o", "-t", "-c", "--option", "--target-release", "--config-file"}
 _RPM_VALUE_OPTIONS = {
     "--setopt", "--enablerepo", "--disablerepo", "--repo", "--repofrom", "--releasever",
-    "--installroot", "-c", "--config", "--exclude", "-x", "--nogpgcheck=",
+    "--installroot", "-c", "--config", "--exclude", "-x",
 }  # fmt: skip
 _PIP_VALUE_OPTIONS = {
     "-c", "--constraint", "-e", "--editable", "-t", "--target", "--prefix", "--root",
