@@ -305,9 +305,26 @@ def _from_entry(
         return Resolution(
             name=name, kind="spec", spec=entry.spec, pin=pin, constraint=constraint, reason=reason
         )
-    if not entry.packages:  # capability only: it must be declared in the index
-        found = look.providers(entry.capability or "")
-        if not found:
+    if entry.packages:
+        kind = "table"
+        packages: list[str] = []
+        for pkg in entry.packages:
+            found = look.providers(pkg)
+            if not found:
+                return Resolution(
+                    name=name,
+                    kind="unmapped",
+                    pin=pin,
+                    capability=entry.capability,
+                    reason=f"table maps it to {', '.join(entry.packages)}, but {pkg} is not in "
+                    "the index",
+                    suggestions=suggest(pkg, look.index, table),
+                )
+            packages.extend(p for p in found if p not in packages)
+    else:  # capability only: it must be declared in the index
+        kind = "capability"
+        packages = list(look.providers(entry.capability or ""))
+        if not packages:
             return Resolution(
                 name=name,
                 kind="unmapped",
@@ -315,32 +332,9 @@ def _from_entry(
                 capability=entry.capability,
                 reason=f"table maps it to {entry.capability}, which nothing in the index declares",
             )
-        res = Resolution(
-            name=name,
-            kind="capability",
-            packages=tuple(found),
-            capability=entry.capability,
-            pin=pin,
-            reason=entry.why,
-        )
-        return _with_version(res, entry.pin, entry.minimum, look)
-    packages: list[str] = []
-    for pkg in entry.packages:
-        found = look.providers(pkg)
-        if not found:
-            return Resolution(
-                name=name,
-                kind="unmapped",
-                pin=pin,
-                capability=entry.capability,
-                reason=f"table maps it to {', '.join(entry.packages)}, but {pkg} is not in "
-                "the index",
-                suggestions=suggest(pkg, look.index, table),
-            )
-        packages.extend(p for p in found if p not in packages)
     res = Resolution(
         name=name,
-        kind="table",
+        kind=kind,
         packages=tuple(packages),
         capability=entry.capability,
         pin=pin,
