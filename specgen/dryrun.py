@@ -40,15 +40,25 @@ def load_recipe(paths: list[Path], arch: str | None = None) -> Recipe:
     """Parse dry-run files. `arch` (x86_64/aarch64) defaults to what the files' URLs say."""
     files = _collect(paths)
     texts = {role: (path, read_text(path)) for role, path in files.items()}
+    dockerfiles = {
+        role: (path, parse_dockerfile(text, path))
+        for role, (path, text) in texts.items()
+        if role in ("buildbase", "runtime", "cibase")
+    }
+
+    def images_for(target: str) -> dict[str, Image]:
+        facts = _ARCH_FACTS[target]
+        return {
+            role: build_image(role, str(path), instructions, facts)
+            for role, (path, instructions) in dockerfiles.items()
+        }
+
+    # Read for x86_64 first; files generated for aarch64 say so in their URLs, then re-read.
+    images = images_for(arch or "x86_64")
     if arch is None:
-        arch = _infer_arch(texts)
-    facts = _ARCH_FACTS[arch]
-    images: dict[str, Image] = {}
-    for role in ("buildbase", "runtime", "cibase"):
-        if role in texts:
-            path, text = texts[role]
-            instructions = parse_dockerfile(text, path)
-            images[role] = build_image(role, str(path), instructions, facts)
+        arch = _infer_arch(images)
+        if arch != "x86_64":
+            images = images_for(arch)
     cmake: CMakeBuild | None = None
     if "cmake" in texts:
         path, text = texts["cmake"]
@@ -119,13 +129,9 @@ def _role_of(path: Path) -> str:
     raise InputError(path, f"unknown dry-run file name (expected one of {expected})")
 
 
-def _infer_arch(texts: dict[str, tuple[Path, str]]) -> str:
+def _infer_arch(images: dict[str, Image]) -> str:
     """aarch64 when the Dockerfiles fetch sbsa/aarch64 artifacts, else x86_64."""
-    for role in ("buildbase", "runtime"):
-        if role not in texts:
-            continue
-        path, text = texts[role]
-        image = build_image(role, str(path), parse_dockerfile(text, path), {})
+    for image in images.values():
         for download in image.downloads:
             parts = download.url.split("/")
             if "sbsa" in parts or "aarch64" in parts or "arm64" in parts:
