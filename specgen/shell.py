@@ -385,7 +385,7 @@ def _expand(node: Node, src: bytes, scope: _Scope) -> str:
     if kind == "expansion":
         return _parameter(node, src, scope)
     if kind == "command_substitution":
-        inner = [c for c in node.named_children]
+        inner = node.named_children
         if len(inner) == 1 and inner[0].type == "command":
             argv = tuple(_expand(c, src, scope) for c in _argv_nodes(inner[0]))
             fact = _ARCH_PROBES.get(argv)
@@ -395,8 +395,6 @@ def _expand(node: Node, src: bytes, scope: _Scope) -> str:
     if kind == "ansi_c_string":
         body = _text(node, src)[2:-1]
         return body.encode("utf-8").decode("unicode_escape", "replace")
-    if kind == "variable_assignment":
-        return _text(node, src)
     return _text(node, src)
 
 
