@@ -253,10 +253,6 @@ class InstallReader:
                 continue
             elif tool == "curl" and (arg in ("-O", "--remote-name") or _short_flags(arg, "O")):
                 remote_name = True
-                if arg.endswith("o") and value is not None and _short_flags(arg, "o"):
-                    destination = value
-                    i += 2
-                    continue
             elif tool == "curl" and _short_flags(arg, "o") and value is not None:
                 destination = value
                 i += 2
@@ -276,12 +272,8 @@ class InstallReader:
             piped_to = None
             if dest in (None, "-"):
                 dest = None
-                if following is not None:
-                    piped_to = (
-                        posixpath.basename(unwrap(following.argv)[0])
-                        if unwrap(following.argv)
-                        else None
-                    )
+                consumer = unwrap(following.argv) if following is not None else ()
+                piped_to = posixpath.basename(consumer[0]) if consumer else None
             self.image.downloads.append(Download(url, dest, origin, tool, piped_to=piped_to))
 
     def _checksum(self, text: str) -> None:
