@@ -83,3 +83,20 @@ def test_word_rules() -> None:
     assert expand_word("$PATH:x", {}) == "$PATH:x"
     assert key_values('A=1 B="x y"', {}) == [("A", "1"), ("B", "x y")]
     assert key_values("K  v w", {}) == [("K", "v w")]
+
+
+def test_curl_output_forms(tmp_path: Path) -> None:
+    text = (
+        "FROM base\n"
+        "RUN curl -fsSLo /tmp/a.tgz https://h.invalid/a.tgz"
+        " && curl -O https://h.invalid/dir/b.zip"
+        " && curl -sL https://h.invalid/key | gpg --dearmor -o /k.gpg\n"
+    )
+    path = tmp_path / "Dockerfile"
+    path.write_text(text)
+    downloads = load_recipe([path]).images["runtime"].downloads
+    assert [(d.url, d.destination, d.piped_to) for d in downloads] == [
+        ("https://h.invalid/a.tgz", "/tmp/a.tgz", None),
+        ("https://h.invalid/dir/b.zip", "b.zip", None),
+        ("https://h.invalid/key", None, "gpg"),
+    ]
