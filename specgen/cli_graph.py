@@ -8,6 +8,7 @@ import click
 import networkx as nx
 
 from specgen import graphio
+from specgen.atomic import write_atomic
 from specgen.graph import EXTERNAL, build_graph, build_order, levels
 from specgen.knowledge import load_extra_deps
 
@@ -54,7 +55,7 @@ def graph_command(
     g = build_graph(recipe, include_external=not no_external, extra=extra)
     text = {"json": graphio.to_json, "dot": graphio.to_dot, "text": format_text}[fmt](g)
     if output is not None:
-        graphio.write_atomic(output, text)
+        write_atomic(output, text)
     else:
         click.echo(text, nl=False)
     if render_path is not None:

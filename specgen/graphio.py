@@ -1,4 +1,4 @@
-"""Writing a dependency graph out: node-link JSON, Graphviz DOT, a picture, files atomically.
+"""Writing a dependency graph out: node-link JSON, Graphviz DOT, a picture.
 
 Every export is deterministic (sorted, canonical): the same graph gives byte-identical output
 whatever order its nodes and edges were inserted in, and whatever the process's hash seed.
@@ -7,15 +7,14 @@ whatever order its nodes and edges were inserted in, and whatever the process's 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from specgen.atomic import write_atomic
 from specgen.errors import SpecgenError
 from specgen.graph import EXTERNAL, build_order, levels
 from specgen.knowledge import BUILD, RUN
@@ -130,21 +129,3 @@ def render(dot_text: str, path: str | Path, fmt: str | None = None) -> Path:
                            f"{detail[0] if detail else 'no message'}")  # fmt: skip
     write_atomic(path, proc.stdout)
     return path
-
-
-def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write through a temporary file in the same folder and rename: no half-written file."""
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise SpecgenError(f"cannot write {path}: {err}") from err
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise SpecgenError(f"cannot write {path}: {err}") from err
