@@ -9,8 +9,10 @@ import click
 from rich.console import Console
 
 from specgen import __version__
+from specgen.cli_generate import generate_command
 from specgen.cli_graph import graph_command
 from specgen.cli_map import map_command
+from specgen.cli_sources import sources_command
 from specgen.errors import SpecgenError
 from specgen.views import print_recipe, to_json
 
@@ -55,5 +57,7 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
         print_recipe(recipe, Console())
 
 
+main.add_command(generate_command)
 main.add_command(graph_command)
 main.add_command(map_command)
+main.add_command(sources_command)

@@ -1,0 +1,66 @@
+"""`specgen generate`: write the specs of a Triton release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from specgen.errors import InputError
+
+
+@click.command("generate")
+@click.option(
+    "--from", "paths", multiple=True, type=click.Path(path_type=Path),
+    help="build.py --dryrun output (folder or files); default: the embedded Triton 25.03.",
+)  # fmt: skip
+@click.option("--release", help="Release facts to use (YY.MM); default: the recipe's release.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=Path("specs"), show_default=True,
+    help="Folder to (re)write: <name>/<name>.spec, signatures, build order, graph.",
+)  # fmt: skip
+@click.option(
+    "--lock", "lock_path", type=click.Path(path_type=Path),
+    help="Source lock to read pins from and rewrite [default: OUTPUT/../sources/].",
+)  # fmt: skip
+@click.option("--cuda-from-redist", is_flag=True, help="Generate CUDA component specs too.")
+@click.option(
+    "--arch", type=click.Choice(["auto", "x86_64", "aarch64"]), default="auto",
+    help="Architecture the dry-run files were generated for (auto: from their URLs).",
+)  # fmt: skip
+def generate_command(
+    paths: tuple[Path, ...],
+    release: str | None,
+    output: Path,
+    lock_path: Path | None,
+    cuda_from_redist: bool,
+    arch: str,
+) -> None:
+    """Generate the RPM specs of a Triton release for Azure Linux 3.0."""
+    from specgen.dryrun import load_or_default
+    from specgen.generate import generate, write_generation
+    from specgen.lock import read_lock
+    from specgen.release import load_release, release_for
+
+    recipe = load_or_default(list(paths), None if arch == "auto" else arch)
+    facts = load_release(release) if release else release_for(recipe)
+    lock_path = lock_path or output.parent / "sources" / "sources.lock.json"
+    lock = None
+    if lock_path.exists():
+        lock = read_lock(lock_path)
+        if lock.release != facts.name:
+            lock = None
+    if output.exists() and not output.is_dir():
+        raise InputError(output, "exists and is not a folder")
+    gen = generate(recipe, facts, cuda_from_redist=cuda_from_redist, lock=lock)
+    write_generation(gen, output, lock_path)
+    unpinned = gen.lock.unpinned()
+    click.echo(
+        f"wrote {len(gen.packages)} specs for Triton {facts.name} ({facts.triton_version}) "
+        f"to {output}; source lock {lock_path}: {len(gen.lock.sources)} sources, "
+        f"{len(unpinned)} unpinned"
+    )
+    if gen.not_generated:
+        click.echo(
+            "not generated (no package data yet): " + ", ".join(gen.not_generated), err=True
+        )

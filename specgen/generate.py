@@ -1,0 +1,172 @@
+"""`specgen generate`: recipe + release facts + data -> specs, signatures, lock, spec graph.
+
+Everything is rendered in memory first; only when every package rendered is the output folder
+replaced, so a failure leaves the previous specs as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from specgen import graphio
+from specgen.cudaprovider import CudaProvider, cuda_provider
+from specgen.errors import SpecgenError
+from specgen.graph import build_graph, build_order, levels
+from specgen.knowledge import BUILD, RUN
+from specgen.lock import LockedSource, SourceLock, write_lock
+from specgen.package import PackageSpec
+from specgen.pins import PinBook
+from specgen.pkgdata import load_package_data
+from specgen.prebuilt import build_prebuilt
+from specgen.recipe import Recipe
+from specgen.release import Release
+from specgen.render import render_spec
+
+# Builders by the `kind` of a package data file.
+_BUILDERS = {"prebuilt": build_prebuilt}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one generation produced, before anything is written."""
+
+    release: Release
+    packages: tuple[PackageSpec, ...]
+    specs: dict[str, str]
+    graph: nx.DiGraph
+    lock: SourceLock
+    not_generated: tuple[str, ...]
+
+
+def wanted_packages(recipe: Recipe) -> list[str]:
+    """Spec names the recipe needs: the graph's buildable nodes, backends folded into the core."""
+    g = build_graph(recipe, include_external=False)
+    names = set()
+    for node, attrs in g.nodes(data=True):
+        if attrs.get("role") in ("core", "backend", "repoagent", "cache"):
+            names.add("tritonserver")
+        else:
+            names.add(node)
+    return sorted(names)
+
+
+def generate(
+    recipe: Recipe,
+    release: Release,
+    cuda_from_redist: bool = False,
+    lock: SourceLock | None = None,
+) -> Generation:
+    """Build every package model the recipe needs and render its spec."""
+    pins = PinBook(release, lock)
+    cuda = cuda_provider(release, cuda_from_redist)
+    packages: list[PackageSpec] = []
+    missing: list[str] = []
+    for name in wanted_packages(recipe):
+        pkg = _package(name, recipe, release, cuda, pins)
+        if pkg is None:
+            missing.append(name)
+        else:
+            packages.append(pkg)
+    packages.sort(key=lambda p: p.name)
+    specs = {p.name: render_spec(p, release.name) for p in packages}
+    return Generation(
+        release=release,
+        packages=tuple(packages),
+        specs=specs,
+        graph=spec_graph(packages),
+        lock=_lock(release, packages),
+        not_generated=tuple(missing),
+    )
+
+
+def _package(
+    name: str, recipe: Recipe, release: Release, cuda: CudaProvider, pins: PinBook
+) -> PackageSpec | None:
+    try:
+        data = load_package_data(name)
+    except SpecgenError:
+        return None
+    builder = _BUILDERS.get(data.get("kind", ""))
+    if builder is None:
+        raise SpecgenError(f"{data['_where']}: unknown kind {data.get('kind')!r}")
+    return builder(data, release, cuda, pins)
+
+
+def spec_graph(packages: list[PackageSpec]) -> nx.DiGraph:
+    """u -> v when a spec u BuildRequires (build) or Requires (run) what spec v provides."""
+    provider: dict[str, str] = {}
+    for pkg in packages:
+        for provided in pkg.provided_names():
+            provider.setdefault(provided, pkg.name)
+    g = nx.DiGraph()
+    for pkg in sorted(packages, key=lambda p: p.name):
+        g.add_node(pkg.name, kind=BUILD, role="package", version=pkg.version)
+    for pkg in packages:
+        build = {d.split()[0] for d in pkg.build_requires}
+        run = pkg.needed_names() - build
+        for kind, names in ((BUILD, build), (RUN, run)):
+            for need in sorted(names):
+                v = provider.get(need.replace("%{?_isa}", ""))
+                if v and v != pkg.name:
+                    prior = set(g.edges[pkg.name, v]["needs"]) if g.has_edge(pkg.name, v) else set()
+                    needs = sorted(prior | {kind})
+                    g.add_edge(pkg.name, v, kind=BUILD if BUILD in needs else RUN, needs=needs)
+    return g
+
+
+def _lock(release: Release, packages: list[PackageSpec]) -> SourceLock:
+    by_url: dict[str, LockedSource] = {}
+    for pkg in packages:
+        for s in pkg.sources:
+            prior = by_url.get(s.url)
+            owners = tuple(sorted({*(prior.packages if prior else ()), pkg.name}))
+            by_url[s.url] = LockedSource(
+                file=s.file, url=s.url, sha256=s.sha256, size=s.size,
+                pinned_by=s.pinned_by, packages=owners, arch=s.arch,
+            )  # fmt: skip
+    return SourceLock(release=release.name, sources=tuple(by_url.values()))
+
+
+def signatures(pkg: PackageSpec) -> str:
+    """`<name>.signatures.json`: pinned Sources only (an unpinned one is marked in the spec)."""
+    sigs = {s.file: s.sha256 for s in pkg.sources if s.sha256 is not None}
+    return json.dumps({"Signatures": dict(sorted(sigs.items()))}, indent=2) + "\n"
+
+
+def write_generation(gen: Generation, out: Path, lock_path: Path | None) -> None:
+    """Replace `out` with the generated tree (built beside it, then swapped in)."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for pkg in gen.packages:
+            folder = staging / pkg.name
+            folder.mkdir()
+            (folder / f"{pkg.name}.spec").write_text(gen.specs[pkg.name], encoding="utf-8")
+            (folder / f"{pkg.name}.signatures.json").write_text(signatures(pkg), encoding="utf-8")
+        order = {"build_order": build_order(gen.graph), "levels": levels(gen.graph)}
+        (staging / "build-order.json").write_text(json.dumps(order, indent=2) + "\n")
+        (staging / "graph.json").write_text(graphio.to_json(gen.graph), encoding="utf-8")
+        (staging / "graph.dot").write_text(graphio.to_dot(gen.graph), encoding="utf-8")
+        for path in staging.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+        staging.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SpecgenError(f"cannot write {out}: {err}") from err
+    if lock_path is not None:
+        write_lock(lock_path, gen.lock)
+

@@ -1,0 +1,164 @@
+"""The model a spec template renders: one source package, its Sources and its subpackages.
+
+Builders (prebuilt.py, sourcebuild.py, triton.py) turn data files, release facts and the recipe
+into these objects; every constructor checks its values through `speclang`, so a template only
+ever sees text that is safe to write.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from specgen import speclang
+
+VENDOR = "Microsoft Corporation"
+DISTRIBUTION = "Azure Linux"
+PACKAGER = "specgen <specgen@users.noreply.github.com>"
+
+
+@dataclass(frozen=True)
+class Source:
+    """`SourceN:` of a spec: the URL as written (may use %{version}), the expanded URL, the file
+    name in SOURCES, the RPM arch it is for (None: every arch) and its pin."""
+
+    number: int
+    spec_url: str
+    url: str
+    file: str
+    arch: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    pinned_by: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
+
+
+@dataclass(frozen=True)
+class Subpackage:
+    """One binary package: the main one (its name equals the spec's) or a `%package`."""
+
+    name: str
+    summary: str
+    description: str
+    files: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()
+    license_files: tuple[str, ...] = ()
+    doc_files: tuple[str, ...] = ()
+    config_files: tuple[str, ...] = ()
+    directories: tuple[str, ...] = ()
+    noarch: bool = False
+    bcond: str | None = None
+    scriptlets: tuple[tuple[str, str], ...] = ()
+
+    def header(self, main: str) -> str:
+        """`devel` for `<main>-devel`, `-n other` for a name that does not start with main's."""
+        if self.name.startswith(main + "-"):
+            return self.name[len(main) + 1 :]
+        return f"-n {self.name}"
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    """One %changelog entry: date, author, EVR (no dist) and its lines."""
+
+    date: datetime.date
+    evr: str
+    lines: tuple[str, ...]
+    author: str = PACKAGER
+
+    @property
+    def heading(self) -> str:
+        return f"* {self.date.strftime('%a %b %d %Y')} {self.author} - {self.evr}"
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    """Everything one spec says. `template` picks the kind's template; `sections` holds the
+    kind-specific data (install copies, CMake options, ...) that template reads."""
+
+    name: str
+    version: str
+    summary: str
+    license: str
+    url: str
+    description: str
+    template: str
+    sources: tuple[Source, ...]
+    subpackages: tuple[Subpackage, ...]
+    changelog: tuple[ChangelogEntry, ...]
+    release: int = 1
+    epoch: int | None = None
+    build_requires: tuple[str, ...] = ()
+    globals: tuple[tuple[str, str], ...] = ()
+    bconds: tuple[tuple[str, bool], ...] = ()
+    exclusive_arch: tuple[str, ...] = ()
+    unpinned_note: tuple[str, ...] = ()
+    sections: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def main(self) -> Subpackage:
+        return self.subpackages[0]
+
+    @property
+    def evr(self) -> str:
+        prefix = f"{self.epoch}:" if self.epoch is not None else ""
+        return f"{prefix}{self.version}-{self.release}"
+
+    def provided_names(self) -> set[str]:
+        """Names and Provides (without versions) of every binary package: what others can need."""
+        names: set[str] = set()
+        for sub in self.subpackages:
+            names.add(sub.name)
+            names.update(p.split()[0] for p in sub.provides)
+        return names
+
+    def needed_names(self) -> set[str]:
+        """BuildRequires and Requires, without versions."""
+        needs = {d.split()[0] for d in self.build_requires}
+        for sub in self.subpackages:
+            needs.update(d.split()[0] for d in sub.requires)
+        return needs
+
+
+def changelog_for(
+    release_date: datetime.date, license: str, lines: list[str], evr: str
+) -> tuple[ChangelogEntry, ...]:
+    """The first changelog entry of a generated spec, with Azure Linux's required lines."""
+    body = (
+        f"Original version for Azure Linux (license: {license}).",
+        "License verified.",
+        *lines,
+    )
+    escaped = tuple(b.replace("%", "%%") for b in body)
+    return (ChangelogEntry(date=release_date, evr=evr, lines=escaped),)
+
+
+def checked_subpackage(owner: str, sub: Subpackage) -> Subpackage:
+    """The subpackage with every value checked (names, dependencies, paths) and text escaped."""
+    return Subpackage(
+        name=speclang.name(owner, "subpackage name", sub.name),
+        summary=speclang.line(owner, f"{sub.name} Summary", sub.summary),
+        description=speclang.text(owner, f"{sub.name} %description", sub.description),
+        files=tuple(speclang.path(owner, f"{sub.name} %files", f) for f in sub.files),
+        requires=tuple(speclang.dependency(owner, f"{sub.name} Requires", d) for d in sub.requires),
+        provides=tuple(speclang.dependency(owner, f"{sub.name} Provides", d) for d in sub.provides),
+        license_files=tuple(_relative(owner, f) for f in sub.license_files),
+        doc_files=tuple(_relative(owner, f) for f in sub.doc_files),
+        config_files=tuple(speclang.path(owner, "%config", c) for c in sub.config_files),
+        directories=tuple(speclang.path(owner, f"{sub.name} %dir", f) for f in sub.directories),
+        noarch=sub.noarch,
+        bcond=speclang.name(owner, "bcond", sub.bcond) if sub.bcond else None,
+        scriptlets=sub.scriptlets,
+    )
+
+
+def _relative(owner: str, value: str) -> str:
+    """A file of the build tree named in %license/%doc (relative, no `..`)."""
+    if value.startswith("/") or ".." in value.split("/"):
+        raise speclang.SpecValueError(owner, "%license/%doc file", value, "must be relative")
+    speclang.path(owner, "%license/%doc file", "/" + value)
+    return value

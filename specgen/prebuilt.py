@@ -1,0 +1,118 @@
+"""Specs that repackage prebuilt archives (cuDNN, TensorRT, CUDA components) from data files.
+
+Each archive is chosen per RPM arch (`%ifarch`), its files copied with their soname links into
+FHS paths, and nothing in it is rebuilt, stripped or patched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from specgen import speclang
+from specgen.cudaprovider import CudaProvider
+from specgen.package import PackageSpec, Source, Subpackage, changelog_for, checked_subpackage
+from specgen.pins import PinBook
+from specgen.pkgdata import fill, fill_all
+from specgen.release import Release
+
+ARCH_FACTS = {
+    "x86_64": {"platform": "linux-x86_64", "arch": "x86_64"},
+    "aarch64": {"platform": "linux-sbsa", "arch": "aarch64"},
+}
+_REGEX = re.compile(r"[A-Za-z0-9_.\\^$*()|+-]+")
+_GLOB = re.compile(r"[A-Za-z0-9_.*/-]+")
+
+
+def arch_sources(
+    owner: str, url_template: str, facts: dict[str, str], pins: PinBook, start: int = 0
+) -> tuple[Source, ...]:
+    """One Source per RPM arch from a URL template; `{version}` is written as `%{version}`."""
+    sources = []
+    for number, (arch, arch_facts) in enumerate(ARCH_FACTS.items(), start):
+        url = speclang.url(owner, "Source", fill(url_template, {**facts, **arch_facts}, owner))
+        spec_url = fill(url_template, {**facts, **arch_facts, "version": "%{version}"}, owner)
+        pin = pins.get(url)
+        sources.append(
+            Source(
+                number=number,
+                spec_url=spec_url,
+                url=url,
+                file=url.rsplit("/", 1)[1],
+                arch=arch,
+                sha256=pin.sha256 if pin else None,
+                size=pin.size if pin else None,
+                pinned_by=pin.pinned_by if pin else None,
+            )
+        )
+    return tuple(sources)
+
+
+def build_prebuilt(
+    data: dict[str, Any], release: Release, cuda: CudaProvider, pins: PinBook
+) -> PackageSpec:
+    """The PackageSpec of one prebuilt package data file."""
+    where = data["_where"]
+    facts = release.facts()
+    name = speclang.name(where, "name", fill(data["name"], facts, where))
+    version = speclang.version(name, "Version", fill(data["version"], facts, where))
+    facts = {**facts, "name": name, "version": version}
+    sources = arch_sources(name, data["archive"]["url"], facts, pins)
+    license_files = tuple(data.get("license_files", ()))
+    subpackages = []
+    for raw in data["package"]:
+        raw = fill_all(raw, facts, where)
+        requires = [*raw.get("requires", []), *map(cuda.runtime, raw.get("requires_cuda", []))]
+        summary = raw["summary"]
+        sub = Subpackage(
+            name=raw["name"],
+            summary=summary,
+            description=raw.get("description", summary + "."),
+            files=tuple(raw.get("files", [])),
+            requires=tuple(requires),
+            provides=tuple(raw.get("provides", [])),
+            license_files=license_files,
+        )
+        subpackages.append(checked_subpackage(name, sub))
+    excludes = tuple(data.get("requires_exclude", ()))
+    for regex in excludes:
+        if not _REGEX.fullmatch(regex):
+            raise speclang.SpecValueError(name, "requires_exclude", regex, "is not a plain regex")
+    install = [fill_all(c, facts, where) for c in data.get("install", [])]
+    for copy in install:
+        if not _GLOB.fullmatch(copy["from"]):
+            raise speclang.SpecValueError(name, "install from", copy["from"], "is not a glob")
+        speclang.path(name, "install to", copy["to"])
+    drops = [
+        speclang.path(name, "drop", fill(d["path"], facts, where)) for d in data.get("drop", [])
+    ]
+    summary = speclang.line(name, "Summary", data["summary"])
+    license = speclang.line(name, "License", data["license"])
+    return PackageSpec(
+        name=name,
+        version=version,
+        summary=summary,
+        license=license,
+        url=speclang.url(name, "URL", data["url"]),
+        description=speclang.text(name, "%description", fill(data["description"], facts, where)),
+        template="prebuilt.spec.j2",
+        sources=sources,
+        subpackages=tuple(subpackages),
+        changelog=changelog_for(
+            release.date,
+            license,
+            [f"Repackaged from NVIDIA's prebuilt archives for Triton {release.name}."],
+            f"{version}-1",
+        ),
+        build_requires=tuple(
+            speclang.dependency(name, "BuildRequires", fill(b, facts, where))
+            for b in data.get("build_requires", [])
+        ),
+        exclusive_arch=tuple(ARCH_FACTS),
+        sections={
+            "requires_exclude": "|".join(e.replace("\\", "\\\\") for e in excludes),
+            "install": install,
+            "drop": drops,
+            "commands": [c["run"].strip("\n") for c in data.get("commands", [])],
+        },
+    )
