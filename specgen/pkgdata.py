@@ -14,7 +14,7 @@ from typing import Any
 
 from specgen.errors import InputError, SpecgenError
 
-_HOLE = re.compile(r"(?<![%?{])\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HOLE = re.compile(r"(?<![%?{$])\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def fill(value: str, facts: dict[str, str], where: str) -> str:

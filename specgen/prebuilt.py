@@ -86,6 +86,7 @@ def build_prebuilt(
     drops = [
         speclang.path(name, "drop", fill(d["path"], facts, where)) for d in data.get("drop", [])
     ]
+    commands = data.get("commands", [])
     summary = speclang.line(name, "Summary", data["summary"])
     license = speclang.line(name, "License", data["license"])
     return PackageSpec(
@@ -113,6 +114,6 @@ def build_prebuilt(
             "requires_exclude": "|".join(e.replace("\\", "\\\\") for e in excludes),
             "install": install,
             "drop": drops,
-            "commands": [c["run"].strip("\n") for c in data.get("commands", [])],
+            "commands": [fill(c["run"], facts, where).strip("\n") for c in commands],
         },
     )

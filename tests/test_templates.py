@@ -1,0 +1,51 @@
+"""Golden files per template: a small data file rendered must equal the expected spec exactly.
+
+Set SPECGEN_UPDATE_GOLDEN=1 to rewrite the expected files after an intended template change
+(then read the diff before committing it).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from specgen.cudaprovider import cuda_provider
+from specgen.pins import PinBook
+from specgen.prebuilt import build_prebuilt
+from specgen.release import load_release
+from specgen.render import render_spec
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+
+
+def _check(kind: str, text: str) -> None:
+    expected = GOLDEN / kind / "expected.spec"
+    if os.environ.get("SPECGEN_UPDATE_GOLDEN") == "1":
+        expected.write_text(text)
+    assert expected.exists(), f"no golden file {expected}; run with SPECGEN_UPDATE_GOLDEN=1"
+    assert text == expected.read_text()
+
+
+def _data(kind: str) -> dict:
+    path = GOLDEN / kind / "package.toml"
+    data = tomllib.loads(path.read_text())
+    data["_where"] = str(path)
+    return data
+
+
+@pytest.mark.parametrize("from_redist", [False, True])
+def test_prebuilt_template_golden(from_redist: bool) -> None:
+    release = load_release("25.03")
+    pkg = build_prebuilt(
+        _data("prebuilt"), release, cuda_provider(release, from_redist), PinBook(release)
+    )
+    text = render_spec(pkg, release.name)
+    if from_redist:
+        # the same spec, but the dlopened component is our own cuda-nvrtc spec
+        assert "Requires:       cuda-nvrtc\n" in text
+        assert "cuda-nvrtc-12-8" not in text
+        return
+    _check("prebuilt", text)
