@@ -11,6 +11,7 @@ from rich.console import Console
 from specgen import __version__
 from specgen.cli_generate import generate_command
 from specgen.cli_graph import graph_command
+from specgen.cli_lint import lint_command
 from specgen.cli_map import map_command
 from specgen.cli_sources import sources_command
 from specgen.errors import SpecgenError
@@ -59,5 +60,6 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
 
 main.add_command(generate_command)
 main.add_command(graph_command)
+main.add_command(lint_command)
 main.add_command(map_command)
 main.add_command(sources_command)
