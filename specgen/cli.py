@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from specgen import __version__
-from specgen.cli_generate import generate_command
-from specgen.cli_graph import graph_command
-from specgen.cli_lint import lint_command
-from specgen.cli_map import map_command
-from specgen.cli_sources import sources_command
 from specgen.errors import SpecgenError
-from specgen.views import print_recipe, to_json
+
+# Subcommands by name -> "module:attribute", imported only when run (or listed in --help), so
+# `specgen generate` does not pay for rich, the mapping tables or the linter at start-up.
+_COMMANDS = {
+    "generate": "specgen.cli_generate:generate_command",
+    "graph": "specgen.cli_graph:graph_command",
+    "lint": "specgen.cli_lint:lint_command",
+    "map": "specgen.cli_map:map_command",
+    "sources": "specgen.cli_sources:sources_command",
+}
 
 
 class _Group(click.Group):
-    """Turns a SpecgenError anywhere below into one line on stderr and its exit code."""
+    """Turns a SpecgenError anywhere below into one line on stderr and its exit code, and
+    loads subcommands lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS:
+            module, _, attr = _COMMANDS[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -49,7 +64,10 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
 
     With no PATH, shows the embedded default release (Triton 25.03).
     """
+    from rich.console import Console
+
     from specgen.dryrun import load_or_default
+    from specgen.views import print_recipe, to_json
 
     recipe = load_or_default([Path(p) for p in paths], None if arch == "auto" else arch)
     if fmt == "json":
@@ -57,9 +75,3 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
     else:
         print_recipe(recipe, Console())
 
-
-main.add_command(generate_command)
-main.add_command(graph_command)
-main.add_command(lint_command)
-main.add_command(map_command)
-main.add_command(sources_command)

