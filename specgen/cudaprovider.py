@@ -22,6 +22,7 @@ class CudaProvider:
     from_redist: bool
     components: dict[str, dict[str, Any]]
     triton_build: tuple[str, ...]
+    home: str
 
     def runtime(self, key: str) -> str:
         c = self._component(key)
@@ -42,4 +43,6 @@ def cuda_provider(release: Release, from_redist: bool) -> CudaProvider:
     """The CUDA names for `release`, filled from cuda.toml."""
     data = load_package_data("cuda")
     comps = fill_all(data["components"], release.facts(), data["_where"])
-    return CudaProvider(from_redist, comps, tuple(data["triton"]["build"]))
+    homes = fill_all(data["home"], release.facts(), data["_where"])
+    home = homes["redist" if from_redist else "azl3"]
+    return CudaProvider(from_redist, comps, tuple(data["triton"]["build"]), home)

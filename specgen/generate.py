@@ -6,16 +6,19 @@ replaced, so a failure leaves the previous specs as they were.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
 from specgen import graphio
-from specgen.cudaprovider import CudaProvider, cuda_provider
+from specgen.context import BuildContext
+from specgen.cudaprovider import cuda_provider
 from specgen.errors import SpecgenError
 from specgen.graph import build_graph, build_order, levels
 from specgen.knowledge import BUILD, RUN
@@ -27,9 +30,11 @@ from specgen.prebuilt import build_prebuilt
 from specgen.recipe import Recipe
 from specgen.release import Release
 from specgen.render import render_spec
+from specgen.sourcebuild import build_source
+from specgen.triton import build_tritonserver
 
 # Builders by the `kind` of a package data file.
-_BUILDERS = {"prebuilt": build_prebuilt}
+_BUILDERS = {"prebuilt": build_prebuilt, "source": build_source}
 
 
 @dataclass(frozen=True)
@@ -44,16 +49,17 @@ class Generation:
     not_generated: tuple[str, ...]
 
 
-def wanted_packages(recipe: Recipe) -> list[str]:
-    """Spec names the recipe needs: the graph's buildable nodes, backends folded into the core."""
+def wanted_packages(recipe: Recipe) -> dict[str, dict[str, Any]]:
+    """Spec names the recipe needs with their graph node: the graph's buildable nodes, with
+    backends, repository agents and caches folded into the core's spec."""
     g = build_graph(recipe, include_external=False)
-    names = set()
-    for node, attrs in g.nodes(data=True):
+    wanted: dict[str, dict[str, Any]] = {}
+    for node, attrs in sorted(g.nodes(data=True)):
         if attrs.get("role") in ("core", "backend", "repoagent", "cache"):
-            names.add("tritonserver")
+            wanted.setdefault("tritonserver", dict(g.nodes["tritonserver"]))
         else:
-            names.add(node)
-    return sorted(names)
+            wanted[node] = dict(attrs)
+    return wanted
 
 
 def generate(
@@ -63,16 +69,23 @@ def generate(
     lock: SourceLock | None = None,
 ) -> Generation:
     """Build every package model the recipe needs and render its spec."""
-    pins = PinBook(release, lock)
     cuda = cuda_provider(release, cuda_from_redist)
+    base = BuildContext(release, recipe, cuda, PinBook(release, lock))
     packages: list[PackageSpec] = []
     missing: list[str] = []
-    for name in wanted_packages(recipe):
-        pkg = _package(name, recipe, release, cuda, pins)
+    wanted = wanted_packages(recipe)
+    for name, node in wanted.items():
+        if name == "tritonserver":
+            continue
+        pkg = _package(name, dataclasses.replace(base, node=node))
         if pkg is None:
             missing.append(name)
         else:
             packages.append(pkg)
+    # The server last: its switches depend on which other specs exist.
+    if "tritonserver" in wanted:
+        ctx = dataclasses.replace(base, node=wanted["tritonserver"])
+        packages.append(_tritonserver(ctx, {p.name for p in packages}))
     packages.sort(key=lambda p: p.name)
     specs = {p.name: render_spec(p, release.name) for p in packages}
     return Generation(
@@ -85,9 +98,7 @@ def generate(
     )
 
 
-def _package(
-    name: str, recipe: Recipe, release: Release, cuda: CudaProvider, pins: PinBook
-) -> PackageSpec | None:
+def _package(name: str, ctx: BuildContext) -> PackageSpec | None:
     try:
         data = load_package_data(name)
     except SpecgenError:
@@ -95,7 +106,11 @@ def _package(
     builder = _BUILDERS.get(data.get("kind", ""))
     if builder is None:
         raise SpecgenError(f"{data['_where']}: unknown kind {data.get('kind')!r}")
-    return builder(data, release, cuda, pins)
+    return builder(data, ctx)
+
+
+def _tritonserver(ctx: BuildContext, generated: set[str]) -> PackageSpec:
+    return build_tritonserver(load_package_data("tritonserver"), ctx, generated)
 
 
 def spec_graph(packages: list[PackageSpec]) -> nx.DiGraph:
@@ -108,7 +123,7 @@ def spec_graph(packages: list[PackageSpec]) -> nx.DiGraph:
     for pkg in sorted(packages, key=lambda p: p.name):
         g.add_node(pkg.name, kind=BUILD, role="package", version=pkg.version)
     for pkg in packages:
-        build = {d.split()[0] for d in pkg.build_requires}
+        build = {d.split()[0] for d in pkg.all_build_requires()}
         run = pkg.needed_names() - build
         for kind, names in ((BUILD, build), (RUN, run)):
             for need in sorted(names):
@@ -124,6 +139,8 @@ def _lock(release: Release, packages: list[PackageSpec]) -> SourceLock:
     by_url: dict[str, LockedSource] = {}
     for pkg in packages:
         for s in pkg.sources:
+            if s.local_text is not None:
+                continue
             prior = by_url.get(s.url)
             owners = tuple(sorted({*(prior.packages if prior else ()), pkg.name}))
             by_url[s.url] = LockedSource(
@@ -150,6 +167,9 @@ def write_generation(gen: Generation, out: Path, lock_path: Path | None) -> None
             folder.mkdir()
             (folder / f"{pkg.name}.spec").write_text(gen.specs[pkg.name], encoding="utf-8")
             (folder / f"{pkg.name}.signatures.json").write_text(signatures(pkg), encoding="utf-8")
+            for source in pkg.sources:
+                if source.local_text is not None:
+                    (folder / source.file).write_text(source.local_text, encoding="utf-8")
         order = {"build_order": build_order(gen.graph), "levels": levels(gen.graph)}
         (staging / "build-order.json").write_text(json.dumps(order, indent=2) + "\n")
         (staging / "graph.json").write_text(graphio.to_json(gen.graph), encoding="utf-8")

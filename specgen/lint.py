@@ -391,12 +391,20 @@ def _license_file(spec: Spec) -> Iterator[Hit]:
 
 
 _HARDCODED = re.compile(r"/usr/(lib64|local)\b|%\{?_prefix\}?/(lib64|local)\b")
+_GLOBAL = re.compile(r"\s*%(global|define)\s+\w+\s")
 
 
 def _hardcoded_path(spec: Spec) -> Iterator[Hit]:
-    """No /usr/lib64, /usr/local or %{_prefix}/lib64: %_libdir is /usr/lib on Azure Linux."""
+    """No /usr/lib64, /usr/local or %{_prefix}/lib64: %_libdir is /usr/lib on Azure Linux.
+
+    A `%global` naming a vendor's /usr/local location (NVIDIA's CUDA repository installs to
+    /usr/local/cuda-X.Y) is only a warning: the spec reads from it but installs nothing there.
+    """
     for no, text in _body_lines(spec):
         if m := _HARDCODED.search(text):
+            if "local" in m[0] and _GLOBAL.match(text):
+                yield Hit(no, f"{m[0]} in a %global: read-only vendor path?", warning=True)
+                continue
             hint = "use %{_libdir}" if "lib64" in m[0] else "install under %{_prefix} (/usr)"
             yield Hit(no, f"hard-coded {m[0]}: {hint}")
 

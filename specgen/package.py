@@ -8,7 +8,9 @@ ever sees text that is safe to write.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
+from importlib import resources
 
 from specgen import speclang
 
@@ -30,10 +32,22 @@ class Source:
     sha256: str | None = None
     size: int | None = None
     pinned_by: str | None = None
+    local_text: str | None = None  # a file written beside the spec, not downloaded
 
     @property
     def pinned(self) -> bool:
         return self.sha256 is not None
+
+
+def local_source(number: int, file: str) -> Source:
+    """A Source shipped beside the spec: one of specgen's own files (templates/files/)."""
+    text = resources.files("specgen").joinpath("templates", "files", file).read_text("utf-8")
+    data = text.encode("utf-8")
+    return Source(
+        number=number, spec_url=file, url=file, file=file,
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+        pinned_by="specgen", local_text=text,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class Subpackage:
     noarch: bool = False
     bcond: str | None = None
     scriptlets: tuple[tuple[str, str], ...] = ()
+    absent: bool = False  # main package only: the spec builds subpackages alone (header-only)
 
     def header(self, main: str) -> str:
         """`devel` for `<main>-devel`, `-n other` for a name that does not start with main's."""
@@ -93,6 +108,8 @@ class PackageSpec:
     release: int = 1
     epoch: int | None = None
     build_requires: tuple[str, ...] = ()
+    # BuildRequires under an %if (`%{with gpu}` -> names): in the graph whatever the switch says
+    conditional_build_requires: tuple[tuple[str, tuple[str, ...]], ...] = ()
     globals: tuple[tuple[str, str], ...] = ()
     bconds: tuple[tuple[str, bool], ...] = ()
     exclusive_arch: tuple[str, ...] = ()
@@ -116,9 +133,14 @@ class PackageSpec:
             names.update(p.split()[0] for p in sub.provides)
         return names
 
+    def all_build_requires(self) -> tuple[str, ...]:
+        """BuildRequires, conditional ones included."""
+        extra = tuple(d for _, deps in self.conditional_build_requires for d in deps)
+        return (*self.build_requires, *extra)
+
     def needed_names(self) -> set[str]:
         """BuildRequires and Requires, without versions."""
-        needs = {d.split()[0] for d in self.build_requires}
+        needs = {d.split()[0] for d in self.all_build_requires()}
         for sub in self.subpackages:
             needs.update(d.split()[0] for d in sub.requires)
         return needs
@@ -153,6 +175,7 @@ def checked_subpackage(owner: str, sub: Subpackage) -> Subpackage:
         noarch=sub.noarch,
         bcond=speclang.name(owner, "bcond", sub.bcond) if sub.bcond else None,
         scriptlets=sub.scriptlets,
+        absent=sub.absent,
     )
 
 

@@ -10,11 +10,10 @@ import re
 from typing import Any
 
 from specgen import speclang
-from specgen.cudaprovider import CudaProvider
+from specgen.context import BuildContext
 from specgen.package import PackageSpec, Source, Subpackage, changelog_for, checked_subpackage
 from specgen.pins import PinBook
 from specgen.pkgdata import fill, fill_all
-from specgen.release import Release
 
 ARCH_FACTS = {
     "x86_64": {"platform": "linux-x86_64", "arch": "x86_64"},
@@ -25,13 +24,20 @@ _GLOB = re.compile(r"[A-Za-z0-9_.*/-]+")
 
 
 def arch_sources(
-    owner: str, url_template: str, facts: dict[str, str], pins: PinBook, start: int = 0
+    owner: str,
+    url_template: str | dict[str, str],
+    facts: dict[str, str],
+    pins: PinBook,
+    archs: tuple[str, ...] = tuple(ARCH_FACTS),
 ) -> tuple[Source, ...]:
-    """One Source per RPM arch from a URL template; `{version}` is written as `%{version}`."""
+    """One Source per RPM arch from a URL template (or one per arch); `{version}` is written
+    as `%{version}`."""
     sources = []
-    for number, (arch, arch_facts) in enumerate(ARCH_FACTS.items(), start):
-        url = speclang.url(owner, "Source", fill(url_template, {**facts, **arch_facts}, owner))
-        spec_url = fill(url_template, {**facts, **arch_facts, "version": "%{version}"}, owner)
+    for number, arch in enumerate(archs):
+        arch_facts = ARCH_FACTS[arch]
+        template = url_template[arch] if isinstance(url_template, dict) else url_template
+        url = speclang.url(owner, "Source", fill(template, {**facts, **arch_facts}, owner))
+        spec_url = fill(template, {**facts, **arch_facts, "version": "%{version}"}, owner)
         pin = pins.get(url)
         sources.append(
             Source(
@@ -48,16 +54,20 @@ def arch_sources(
     return tuple(sources)
 
 
-def build_prebuilt(
-    data: dict[str, Any], release: Release, cuda: CudaProvider, pins: PinBook
-) -> PackageSpec:
+def build_prebuilt(data: dict[str, Any], ctx: BuildContext) -> PackageSpec:
     """The PackageSpec of one prebuilt package data file."""
     where = data["_where"]
-    facts = release.facts()
+    release, cuda, pins = ctx.release, ctx.cuda, ctx.pins
+    facts = ctx.facts()
     name = speclang.name(where, "name", fill(data["name"], facts, where))
     version = speclang.version(name, "Version", fill(data["version"], facts, where))
     facts = {**facts, "name": name, "version": version}
-    sources = arch_sources(name, data["archive"]["url"], facts, pins)
+    archs = tuple(data.get("archs", ARCH_FACTS))
+    unknown = set(archs) - set(ARCH_FACTS)
+    if unknown:
+        raise speclang.SpecValueError(name, "archs", sorted(unknown), "are not x86_64/aarch64")
+    archive = data["archive"]
+    sources = arch_sources(name, archive.get("urls") or archive["url"], facts, pins, archs)
     license_files = tuple(data.get("license_files", ()))
     subpackages = []
     for raw in data["package"]:
@@ -109,7 +119,7 @@ def build_prebuilt(
             speclang.dependency(name, "BuildRequires", fill(b, facts, where))
             for b in data.get("build_requires", [])
         ),
-        exclusive_arch=tuple(ARCH_FACTS),
+        exclusive_arch=archs,
         sections={
             "requires_exclude": "|".join(e.replace("\\", "\\\\") for e in excludes),
             "install": install,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -21,6 +21,7 @@ DEFAULT_RELEASE = "25.03"
 _RELEASE_NAME = re.compile(r"\d\d\.\d\d")
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 VERSION_KEYS = ("triton_version", "cuda", "cudnn", "tensorrt", "onnxruntime", "openvino", "dcgm")
 
 
@@ -51,6 +52,7 @@ class Release:
     python: str
     manifests: dict[str, str]
     pins: tuple[Pin, ...]
+    commits: dict[str, str] = field(default_factory=dict)
 
     @property
     def cuda_major(self) -> str:
@@ -131,6 +133,10 @@ def _parse(data: dict[str, Any], where: str) -> Release:
     if not isinstance(manifests, dict) or not all(isinstance(v, str) for v in manifests.values()):
         raise InputError(where, "[manifests] maps products to manifest file names")
     pins = tuple(_pin(where, i, raw) for i, raw in enumerate(data.get("pins", [])))
+    commits = data.get("commits", {})
+    for repo, commit in commits.items():
+        if not isinstance(commit, str) or not _COMMIT.fullmatch(commit):
+            raise InputError(where, f"commits.{repo} = {commit!r} is not a 40-digit commit id")
     return Release(
         name=rel["name"],
         triton_version=rel["triton_version"],
@@ -145,6 +151,7 @@ def _parse(data: dict[str, Any], where: str) -> Release:
         python=rel["python"],
         manifests=dict(manifests),
         pins=pins,
+        commits=dict(commits),
     )
 
 

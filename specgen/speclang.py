@@ -10,22 +10,24 @@ is refused with an error naming the package and the field.
 from __future__ import annotations
 
 import re
+import textwrap
 
 from specgen.errors import SpecgenError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^]{0,63}")
-_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d+)?/[A-Za-z0-9._~/+=,@:-]*(#/[A-Za-z0-9._+-]+)?")
+_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/+=,@:-]*)?(#/[A-Za-z0-9._+-]+)?")
 _CMAKE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(:[A-Z]+)?")
 _CMAKE_VALUE = re.compile(r"[A-Za-z0-9_.:/+=,@-]*")
 # The only macros specgen itself puts into dependency strings and file lists.
 _OWN_MACROS = re.compile(
     r"%\{(\??_isa|name|version|release|epoch|_libdir|_includedir|_bindir|_datadir|_docdir"
     r"|_unitdir|_sysusersdir|_sysconfdir|_localstatedir|_sharedstatedir|python3_sitearch"
-    r"|python3_sitelib|_prefix|_libexecdir|_mandir|cuda_major|trt_major)\}"
+    r"|python3_sitelib|_prefix|_libexecdir|_mandir|_builddir|buildsubdir|cuda_major|trt_major)\}"
 )
 _DEP = re.compile(r"[A-Za-z0-9_.+()/-][A-Za-z0-9_.+()/:-]*( (<|<=|=|>=|>) [A-Za-z0-9_.+~^:-]+)?")
 _PATH = re.compile(r"/[A-Za-z0-9_.+*?/\[\]-]*")
+_FILE_PREFIX = re.compile(r"^(%dir )?(%attr\(0[0-7]{3},[a-z_][a-z0-9_-]*,[a-z_][a-z0-9_-]*\) )?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -67,10 +69,13 @@ def line(package: str, field: str, value: str) -> str:
 
 
 def text(package: str, field: str, value: str) -> str:
-    """Free text over several lines (%description): `%` doubled, no control characters."""
+    """Free text over several lines (%description): `%` doubled, no control characters, each
+    paragraph re-flowed to 79 columns (rpmlint's description-line-too-long)."""
     if not isinstance(value, str) or _CONTROL.search(value) or "\r" in value:
         raise SpecValueError(package, field, value, "has control characters")
-    return value.strip("\n").replace("%", "%%")
+    paragraphs = [p for p in value.strip("\n").split("\n\n") if p.strip()]
+    flowed = ["\n".join(textwrap.wrap(" ".join(p.split()), width=79)) for p in paragraphs]
+    return "\n\n".join(flowed).replace("%", "%%")
 
 
 def dependency(package: str, field: str, value: str) -> str:
@@ -84,10 +89,11 @@ def dependency(package: str, field: str, value: str) -> str:
 
 
 def path(package: str, field: str, value: str) -> str:
-    """A file path or glob for %files, possibly starting with one of specgen's own macros."""
+    """A file path or glob for %files, possibly starting with one of specgen's own macros and
+    with `%dir` / `%attr(MODE,USER,GROUP)` in front."""
     if not isinstance(value, str):
         raise SpecValueError(package, field, value, "is not text")
-    plain = _OWN_MACROS.sub("/x", value)
+    plain = _OWN_MACROS.sub("/x", _FILE_PREFIX.sub("", value, count=1))
     if "%" in plain or not _PATH.fullmatch(plain):
         raise SpecValueError(package, field, value, "is not a plain path")
     return value
@@ -97,6 +103,6 @@ def cmake_option(package: str, key: str, value: str) -> str:
     """`-DKEY=VALUE` with nothing a shell or rpm would interpret; returned ready to write."""
     if not _CMAKE_KEY.fullmatch(key):
         raise SpecValueError(package, "CMake option", key, "is not a CMake variable name")
-    if not isinstance(value, str) or not _CMAKE_VALUE.fullmatch(value):
+    if not isinstance(value, str) or not _CMAKE_VALUE.fullmatch(_OWN_MACROS.sub("x", value)):
         raise SpecValueError(package, f"CMake option {key}", value, "has characters a spec refuses")
     return f"-D{key}={value}"

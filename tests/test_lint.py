@@ -238,3 +238,16 @@ def test_default_is_every_spec_under_specs(tmp_path: Path, monkeypatch: pytest.M
     result = run("--no-rpmspec")
     assert result.exit_code == 0, result.stdout
     assert "1 spec(s): 0 error(s)" in result.stderr
+
+
+def test_vendor_path_in_a_global_is_a_warning_elsewhere_an_error(tmp_path: Path) -> None:
+    text = GOOD.read_text()
+    head, _, rest = text.partition("Summary:")
+    spec = tmp_path / GOOD.name
+    shutil.copy(GOOD_SIGNATURES, tmp_path / GOOD_SIGNATURES.name)
+    spec.write_text(head + "%global cuda_home /usr/local/cuda-12.8\n\nSummary:" + rest)
+    found = lint_file(spec, False)
+    assert [(f.rule, f.warning) for f in found] == [("hardcoded-path", True)]
+    spec.write_text(text.replace("%install\n", "%install\ncp x /usr/local/bin/x\n", 1))
+    found = lint_file(spec, False)
+    assert [(f.rule, f.warning) for f in found] == [("hardcoded-path", False)]

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from specgen.context import BuildContext
 from specgen.cudaprovider import cuda_provider
+from specgen.dryrun import default_recipe
 from specgen.pins import PinBook
 from specgen.prebuilt import build_prebuilt
 from specgen.release import load_release
@@ -39,9 +41,9 @@ def _data(kind: str) -> dict:
 @pytest.mark.parametrize("from_redist", [False, True])
 def test_prebuilt_template_golden(from_redist: bool) -> None:
     release = load_release("25.03")
-    pkg = build_prebuilt(
-        _data("prebuilt"), release, cuda_provider(release, from_redist), PinBook(release)
-    )
+    cuda = cuda_provider(release, from_redist)
+    ctx = BuildContext(release, default_recipe(), cuda, PinBook(release))
+    pkg = build_prebuilt(_data("prebuilt"), ctx)
     text = render_spec(pkg, release.name)
     if from_redist:
         # the same spec, but the dlopened component is our own cuda-nvrtc spec

@@ -1,0 +1,124 @@
+"""Specs of libraries built from source (libb64, libevhtp, prometheus-cpp, dlpack) from data.
+
+The data names the tarball (a third-party tag, or a Triton repository at the release's commit),
+the CMake options (fixed ones, and ones that must follow the recipe, such as libevhtp's tracing
+switch, which changes a struct and so must match the server's), and the subpackages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specgen import speclang
+from specgen.context import BuildContext
+from specgen.github import strip_fragment, triton_archive
+from specgen.package import (
+    PackageSpec,
+    Source,
+    Subpackage,
+    changelog_for,
+    checked_subpackage,
+    local_source,
+)
+from specgen.pkgdata import fill, fill_all
+
+
+def _source(
+    owner: str, data: dict[str, Any], ctx: BuildContext, facts: dict[str, str]
+) -> tuple[Source, str]:
+    """Source0 and the top folder of its tarball."""
+    where = data["_where"]
+    raw = data["source"]
+    if "triton_repo" in raw:
+        tag = ctx.node.get("tag") or ctx.release.triton_tag
+        archive = triton_archive(raw["triton_repo"], ctx.release, str(tag))
+        spec_url, top_dir = archive.url, archive.top_dir
+        url = strip_fragment(archive.url)
+    else:
+        url = strip_fragment(fill(raw["url"], facts, where))
+        spec_url = fill(raw["url"], {**facts, "version": "%{version}", "name": "%{name}"}, where)
+        top_dir = fill(raw["top_dir"], facts, where)
+    speclang.url(owner, "Source0", url)
+    file = spec_url.rsplit("#/", 1)[1] if "#/" in spec_url else url.rsplit("/", 1)[1]
+    file = fill(file.replace("%{version}", "{version}").replace("%{name}", "{name}"), facts, where)
+    pin = ctx.pins.get(url)
+    source = Source(
+        number=0, spec_url=spec_url, url=url, file=file,
+        sha256=pin.sha256 if pin else None, size=pin.size if pin else None,
+        pinned_by=pin.pinned_by if pin else None,
+    )  # fmt: skip
+    return source, speclang.name(owner, "top folder", top_dir)
+
+
+def cmake_options(owner: str, data: dict[str, Any], ctx: BuildContext) -> list[str] | None:
+    """`-DKEY=VALUE` lines: fixed options, then ones copied from the recipe's core options."""
+    if "cmake" not in data:
+        return None
+    raw = data["cmake"]
+    options = dict(raw.get("options", {}))
+    core = ctx.recipe.cmake.core.options if ctx.recipe.cmake and ctx.recipe.cmake.core else {}
+    for key, recipe_key in raw.get("from_recipe", {}).items():
+        options[key] = core.get(recipe_key, raw.get("defaults", {}).get(key, "OFF"))
+    return [speclang.cmake_option(owner, k, str(v)) for k, v in options.items()]
+
+
+def build_source(data: dict[str, Any], ctx: BuildContext) -> PackageSpec:
+    """The PackageSpec of one source-built package data file."""
+    where = data["_where"]
+    facts = ctx.facts()
+    name = speclang.name(where, "name", fill(data["name"], facts, where))
+    version = speclang.version(name, "Version", fill(data["version"], facts, where))
+    facts = {**facts, "name": name, "version": version}
+    source, top_dir = _source(name, data, ctx, facts)
+    license_files = tuple(data.get("license_files", ()))
+    subpackages = []
+    for raw in data["package"]:
+        raw = fill_all(raw, facts, where)
+        summary = raw["summary"]
+        sub = Subpackage(
+            name=raw["name"],
+            summary=summary,
+            description=raw.get("description", summary + "."),
+            files=tuple(raw.get("files", [])),
+            requires=tuple(raw.get("requires", [])),
+            provides=tuple(raw.get("provides", [])),
+            license_files=license_files,
+            doc_files=tuple(raw.get("doc_files", [])),
+            absent=bool(raw.get("absent", False)),
+        )
+        subpackages.append(checked_subpackage(name, sub))
+    commands = {
+        phase: [fill(c["run"], facts, where).strip("\n") for c in data.get("commands", [])
+                if c["phase"] == phase]
+        for phase in ("prep", "build", "install")
+    }  # fmt: skip
+    license = speclang.line(name, "License", data["license"])
+    local_files = [local_source(n, f) for n, f in enumerate(data.get("local_files", []), 1)]
+    srcdir = data.get("cmake", {}).get("srcdir")
+    return PackageSpec(
+        name=name,
+        version=version,
+        summary=speclang.line(name, "Summary", data["summary"]),
+        license=license,
+        url=speclang.url(name, "URL", data["url"]),
+        description=speclang.text(name, "%description", fill(data["description"], facts, where)),
+        template="source.spec.j2",
+        sources=(source, *local_files),
+        subpackages=tuple(subpackages),
+        changelog=changelog_for(
+            ctx.release.date,
+            license,
+            [f"Built from source for Triton {ctx.release.name}."],
+            f"{version}-1",
+        ),
+        build_requires=tuple(
+            speclang.dependency(name, "BuildRequires", fill(b, facts, where))
+            for b in data.get("build_requires", [])
+        ),
+        sections={
+            "top_dir": top_dir,
+            "srcdir": speclang.path(name, "srcdir", "/" + srcdir)[1:] if srcdir else None,
+            "cmake": cmake_options(name, data, ctx),
+            **commands,
+        },
+    )
