@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import textwrap
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -144,6 +145,12 @@ class PackageSpec:
         for sub in self.subpackages:
             needs.update(d.split()[0] for d in sub.requires)
         return needs
+
+
+def comment_lines(text: str) -> tuple[str, ...]:
+    """Text as `# ` spec comment lines of at most 99 columns, `%` escaped (rpm expands
+    macros in comments)."""
+    return tuple("# " + line for line in textwrap.wrap(text.replace("%", "%%"), width=97))
 
 
 def changelog_for(

@@ -18,9 +18,11 @@ from specgen.package import (
     Subpackage,
     changelog_for,
     checked_subpackage,
+    comment_lines,
     local_source,
 )
 from specgen.pkgdata import fill, fill_all
+from specgen.switches import recipe_switches
 
 
 def _source(
@@ -50,15 +52,11 @@ def _source(
     return source, speclang.name(owner, "top folder", top_dir)
 
 
-def cmake_options(owner: str, data: dict[str, Any], ctx: BuildContext) -> list[str] | None:
-    """`-DKEY=VALUE` lines: fixed options, then ones copied from the recipe's core options."""
+def cmake_options(owner: str, data: dict[str, Any]) -> list[str] | None:
+    """`-DKEY=VALUE` lines (a value may follow a %bcond: `%{?with_x:ON}%{!?with_x:OFF}`)."""
     if "cmake" not in data:
         return None
-    raw = data["cmake"]
-    options = dict(raw.get("options", {}))
-    core = ctx.recipe.cmake.core.options if ctx.recipe.cmake and ctx.recipe.cmake.core else {}
-    for key, recipe_key in raw.get("from_recipe", {}).items():
-        options[key] = core.get(recipe_key, raw.get("defaults", {}).get(key, "OFF"))
+    options = data["cmake"].get("options", {})
     return [speclang.cmake_option(owner, k, str(v)) for k, v in options.items()]
 
 
@@ -92,6 +90,8 @@ def build_source(data: dict[str, Any], ctx: BuildContext) -> PackageSpec:
                 if c["phase"] == phase]
         for phase in ("prep", "build", "install")
     }  # fmt: skip
+    core = ctx.recipe.cmake.core.options if ctx.recipe.cmake and ctx.recipe.cmake.core else {}
+    switches = recipe_switches(name, data, core, set())
     license = speclang.line(name, "License", data["license"])
     local_files = [local_source(n, f) for n, f in enumerate(data.get("local_files", []), 1)]
     srcdir = data.get("cmake", {}).get("srcdir")
@@ -115,10 +115,12 @@ def build_source(data: dict[str, Any], ctx: BuildContext) -> PackageSpec:
             speclang.dependency(name, "BuildRequires", fill(b, facts, where))
             for b in data.get("build_requires", [])
         ),
+        bconds=tuple((s.name, s.on) for s in switches),
         sections={
+            "bcond_notes": {s.name: comment_lines(s.why) for s in switches},
             "top_dir": top_dir,
             "srcdir": speclang.path(name, "srcdir", "/" + srcdir)[1:] if srcdir else None,
-            "cmake": cmake_options(name, data, ctx),
+            "cmake": cmake_options(name, data),
             **commands,
         },
     )

@@ -25,6 +25,10 @@ _OWN_MACROS = re.compile(
     r"|_unitdir|_sysusersdir|_sysconfdir|_localstatedir|_sharedstatedir|python3_sitearch"
     r"|python3_sitelib|_prefix|_libexecdir|_mandir|_builddir|buildsubdir|cuda_major|trt_major)\}"
 )
+# A value that follows a %bcond: `%{?with_gpu:ON}%{!?with_gpu:OFF}` (also 1/0).
+_BCOND_VALUE = re.compile(
+    r"%\{\?with_(?P<n>[a-z0-9_]+):(?P<on>ON|1)\}%\{!\?with_(?P=n):(?P<off>OFF|0)\}"
+)
 _DEP = re.compile(r"[A-Za-z0-9_.+()/-][A-Za-z0-9_.+()/:-]*( (<|<=|=|>=|>) [A-Za-z0-9_.+~^:-]+)?")
 _PATH = re.compile(r"/[A-Za-z0-9_.+*?/\[\]-]*")
 _FILE_PREFIX = re.compile(r"^(%dir )?(%attr\(0[0-7]{3},[a-z_][a-z0-9_-]*,[a-z_][a-z0-9_-]*\) )?")
@@ -82,7 +86,7 @@ def dependency(package: str, field: str, value: str) -> str:
     """A dependency (`name`, `name >= 1.2`, `libfoo.so.1()(64bit)`, `%{name} = %{version}`)."""
     if not isinstance(value, str):
         raise SpecValueError(package, field, value, "is not text")
-    plain = _OWN_MACROS.sub("x", value)
+    plain = _BCOND_VALUE.sub("1", _OWN_MACROS.sub("x", value))
     if "%" in plain or not _DEP.fullmatch(plain):
         raise SpecValueError(package, field, value, "is not a valid RPM dependency")
     return value
@@ -99,10 +103,16 @@ def path(package: str, field: str, value: str) -> str:
     return value
 
 
+def bcond_value(switch: str, on: str = "ON", off: str = "OFF") -> str:
+    """The rpm expression that is `on` when %bcond `switch` is on, else `off`."""
+    return f"%{{?with_{switch}:{on}}}%{{!?with_{switch}:{off}}}"
+
+
 def cmake_option(package: str, key: str, value: str) -> str:
     """`-DKEY=VALUE` with nothing a shell or rpm would interpret; returned ready to write."""
     if not _CMAKE_KEY.fullmatch(key):
         raise SpecValueError(package, "CMake option", key, "is not a CMake variable name")
-    if not isinstance(value, str) or not _CMAKE_VALUE.fullmatch(_OWN_MACROS.sub("x", value)):
+    plain = _BCOND_VALUE.sub("ON", _OWN_MACROS.sub("x", value)) if isinstance(value, str) else None
+    if plain is None or not _CMAKE_VALUE.fullmatch(plain):
         raise SpecValueError(package, f"CMake option {key}", value, "has characters a spec refuses")
     return f"-D{key}={value}"

@@ -9,7 +9,6 @@ Azure Linux names (mapping.py) for BuildRequires and Requires.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +22,12 @@ from specgen.package import (
     Subpackage,
     changelog_for,
     checked_subpackage,
+    comment_lines,
     local_source,
 )
 from specgen.pkgdata import fill, fill_all
 from specgen.recipe import CMakeProject
+from specgen.switches import Switch, is_on, recipe_switches
 
 LOCAL_FILES = ("tritonserver.service", "tritonserver.sysusers", "tritonserver.sysconfig")
 FIRST_BACKEND_SOURCE = 10
@@ -63,15 +64,6 @@ class Prep:
     bcond: str | None = None
 
 
-def _on(value: str | None) -> bool:
-    return (value or "").upper() in ("ON", "TRUE", "1", "YES")
-
-
-def _comment(text: str) -> tuple[str, ...]:
-    """A reason as `# ` lines of at most 99 columns, `%` escaped (rpm expands comments)."""
-    return tuple("# " + line for line in textwrap.wrap(text.replace("%", "%%"), width=97))
-
-
 class _Options:
     """A recipe project's CMake options as spec lines: dropped, following a bcond, or as is."""
 
@@ -96,10 +88,10 @@ class _Options:
         for key, value in sorted(options.items()):
             if not self._kept(key) or key in extra:
                 continue
-            if key in self.bcond and _on(value):
+            if key in self.bcond and is_on(value):
                 switch = speclang.name(self.owner, "bcond", self.bcond[key])
                 speclang.cmake_option(self.owner, key, "ON")
-                out.append(f"-D{key}=%{{?with_{switch}:ON}}%{{!?with_{switch}:OFF}}")
+                out.append(f"-D{key}={speclang.bcond_value(switch)}")
             else:
                 out.append(speclang.cmake_option(self.owner, key, value))
         out.extend(speclang.cmake_option(self.owner, k, v) for k, v in sorted(extra.items()))
@@ -109,37 +101,20 @@ class _Options:
         return tuple(speclang.cmake_option(self.owner, k, v) for k, v in self.fixed.items())
 
 
-def _bconds(
-    data: dict[str, Any], core: dict[str, str], generated: set[str]
-) -> list[tuple[str, bool, str]]:
-    """Feature switches: on when the recipe asks and what they need has a spec (or is CUDA)."""
-    out = []
-    for name, raw in data.get("bconds", {}).items():
-        wanted = _on(core.get(raw["option"]))
-        need = raw.get("needs")
-        met = need in (None, "cuda") or need in generated
-        why = raw["why"]
-        if not wanted:
-            why += f"; off because the recipe sets {raw['option']}=OFF"
-        elif not met:
-            why += f"; off because specgen writes no spec for {need} yet"
-        out.append((name, wanted and met, why))
-    return out
-
-
-def _backend_bcond(
+def _backend_switch(
     name: str, raw: dict[str, Any] | None, gpu: bool, generated: set[str]
-) -> tuple[str, bool, str]:
+) -> Switch:
+    """A backend's %bcond: on unless specgen lacks its data, its GPU build or a needed spec."""
     switch = f"backend_{name}"
     why = f"the {name} backend"
     if raw is None:
-        return switch, False, why + "; off because specgen has no data for it yet"
+        return Switch(switch, False, why + "; off because specgen has no data for it yet")
     if raw.get("gpu_only") and not gpu:
-        return switch, False, why + "; off because it needs the GPU build"
+        return Switch(switch, False, why + "; off because it needs the GPU build")
     need = raw.get("needs")
     if need and need not in generated:
-        return switch, False, why + f"; off because specgen writes no spec for {need} yet"
-    return switch, True, why
+        return Switch(switch, False, why + f"; off because specgen writes no spec for {need} yet")
+    return Switch(switch, True, why)
 
 
 def _mapped(
@@ -207,19 +182,22 @@ class _TritonBuilder:
         self.cmake = cmake
         self.core = dict(cmake.core.options)
         self.options = _Options(data["options"], self.name)
-        self.switches = _bconds(data, self.core, self.generated)
-        self.gpu = any(b == GPU and on for b, on, _ in self.switches)
+        self.switches = recipe_switches(self.name, data, self.core, self.generated)
+        self.gpu = any(s.name == GPU and s.on for s in self.switches)
         self.sources: list[Source] = []
         self.repos: list[Repo] = []
         self.projects: list[Project] = []
         self.prep = [
-            Prep(_comment(p["why"]), fill(p["run"], facts, self.where).strip("\n"))
+            Prep(comment_lines(p["why"]), fill(p["run"], facts, self.where).strip("\n"))
             for p in data["prep"]
         ]
         self.subpackages = [self._subpackage(raw) for raw in data["package"]]
         self.conditional: dict[str, list[str]] = {
             f"%{{with {GPU}}}": [ctx.cuda.devel(k) for k in ctx.cuda.triton_build]
         }
+        for switch in self.switches:
+            if switch.build_requires:
+                self.conditional[f"%{{with {switch.name}}}"] = list(switch.build_requires)
         self.gpu_only: list[str] = []
         self.shims: set[str] = set()
 
@@ -283,8 +261,9 @@ class _TritonBuilder:
     def _add_backend(self, number: int, component: CMakeProject) -> None:
         be = speclang.name(self.name, "backend name", component.name)
         known = self.data.get("backends", {}).get(be)
-        switch, on, why = _backend_bcond(be, known, self.gpu, self.generated)
-        self.switches.append((switch, on, why))
+        backend_switch = _backend_switch(be, known, self.gpu, self.generated)
+        self.switches.append(backend_switch)
+        switch = backend_switch.name
         raw = self._fill(known or {})
         if raw.get("gpu_only"):
             self.gpu_only.append(switch)
@@ -305,7 +284,7 @@ class _TritonBuilder:
         if raw.get("prep"):
             lines = [line for line in raw["prep"] if not line.startswith("#")]
             notes = [line.lstrip("# ") for line in raw["prep"] if line.startswith("#")]
-            self.prep.append(Prep(_comment(" ".join(notes)), "\n".join(lines), switch))
+            self.prep.append(Prep(comment_lines(" ".join(notes)), "\n".join(lines), switch))
         if raw.get("build_requires"):
             self.conditional[f"%{{with {switch}}}"] = list(raw["build_requires"])
         label = raw.get("summary", f"Triton {be} backend")
@@ -367,9 +346,9 @@ class _TritonBuilder:
                 (cond, tuple(self._dependency(d) for d in self._fill(deps)))
                 for cond, deps in self.conditional.items()
             ),
-            bconds=tuple((b, on) for b, on, _ in self.switches),
+            bconds=tuple((s.name, s.on) for s in self.switches),
             sections={
-                "bcond_notes": {b: _comment(why) for b, _, why in self.switches},
+                "bcond_notes": {s.name: comment_lines(s.why) for s in self.switches},
                 "gpu_only": [*self.gpu_only, *(b for b, raw in self.data["bconds"].items()
                                                if raw.get("also") == GPU)],
                 "cuda_home": self.ctx.cuda.home,

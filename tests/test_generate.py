@@ -257,8 +257,14 @@ def test_tritonserver_follows_the_recipe_and_the_offline_build_notes() -> None:
     # the runtime image's libgomp1 becomes a Requires; its build tools do not
     assert "Requires:       libgomp\n" in spec
     assert "Requires:       clang" not in spec and "BuildRequires:  git\n" not in spec
-    # libevhtp's tracing switch changes a struct: it follows the recipe's TRITON_ENABLE_TRACING
-    assert "-DEVHTP_TRITON_ENABLE_TRACING=ON" in _spec(ROOT / "specs", "libevhtp")
+    # libevhtp's tracing fields: a switch following the recipe's TRITON_ENABLE_TRACING, and the
+    # server's tracing build requires a libevhtp built that way
+    libevhtp = _spec(ROOT / "specs", "libevhtp")
+    assert "%bcond tracing 1\n" in libevhtp
+    assert "-DEVHTP_TRITON_ENABLE_TRACING=%{?with_tracing:ON}%{!?with_tracing:OFF}" in libevhtp
+    assert "%bcond tracing 1\n" in spec
+    assert "%if %{with tracing}\nBuildRequires:  opentelemetry-cpp-devel\n" in spec
+    assert "BuildRequires:  libevhtp(triton-tracing) = 1\n" in spec
 
 
 def test_tritonserver_switches_evaluate_with_rpmspec() -> None:
