@@ -55,14 +55,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def _send(self, code: int, body: bytes, headers: dict[str, str], limit: int | None = None):
+    def _send(self, hit: Hit, code: int, body: bytes, headers: dict[str, str],
+              limit: int | None = None) -> None:  # fmt: skip
+        """Answer, counting the body bytes in `hit` before they go out: the client may finish
+        and the test read the count before this thread returns."""
         self.send_response(code)
         for k, v in {"Content-Length": str(len(body)), **headers}.items():
             self.send_header(k, v)
         self.end_headers()
         out = body if limit is None else body[:limit]
+        hit.sent = len(out)
         self.wfile.write(out)
-        return len(out)
 
     def do_GET(self) -> None:
         st = self.server.state
@@ -72,28 +75,28 @@ class _Handler(BaseHTTPRequestHandler):
         body = st.files.get(path)
         if path in st.always_fail or path in st.fail_once:
             st.fail_once.discard(path)
-            hit.sent = self._send(500, b"injected", {})
+            self._send(hit, 500, b"injected", {})
             return
         if body is None:
-            hit.sent = self._send(404, b"no such file", {})
+            self._send(hit, 404, b"no such file", {})
             return
         if rng and path not in st.ignore_range:
             start = int(rng.removeprefix("bytes=").rstrip("-"))
             if start >= len(body):
-                hit.sent = self._send(416, b"", {"Content-Range": f"bytes */{len(body)}"})
+                self._send(hit, 416, b"", {"Content-Range": f"bytes */{len(body)}"})
                 return
             part = body[start:]
             cr = f"bytes {start}-{len(body) - 1}/{len(body)}"
-            hit.sent = self._send(206, part, {"Content-Range": cr})
+            self._send(hit, 206, part, {"Content-Range": cr})
             return
         if path in st.cut_once:
             st.cut_once.discard(path)
-            hit.sent = self._send(200, body, {}, limit=len(body) // 2)
+            self._send(hit, 200, body, {}, limit=len(body) // 2)
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
             return
-        hit.sent = self._send(200, body, {})
+        self._send(hit, 200, body, {})
 
 
 class _Server(ThreadingHTTPServer):
