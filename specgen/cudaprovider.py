@@ -30,7 +30,12 @@ class CudaProvider:
 
     def devel(self, key: str) -> str:
         c = self._component(key)
-        return f"{c['spec']}-devel" if self.from_redist else c["azl3_devel"]
+        if not self.from_redist:
+            return str(c["azl3_devel"])
+        if "devel" in c.get("redist", {}):
+            return str(c["redist"]["devel"])
+        # a component without libraries is one -devel-like package named as the spec
+        return f"{c['spec']}-devel" if c.get("libraries") else str(c["spec"])
 
     def _component(self, key: str) -> dict[str, Any]:
         try:

@@ -19,6 +19,7 @@ import networkx as nx
 from specgen import graphio
 from specgen.context import BuildContext
 from specgen.cudaprovider import cuda_provider
+from specgen.cudaredist import cuda_redist_packages
 from specgen.errors import SpecgenError
 from specgen.graph import build_graph, build_order, levels
 from specgen.knowledge import BUILD, RUN
@@ -82,6 +83,8 @@ def generate(
             missing.append(name)
         else:
             packages.append(pkg)
+    if cuda_from_redist:
+        packages.extend(cuda_redist_packages(base))
     # The server last: its switches depend on which other specs exist.
     if "tritonserver" in wanted:
         ctx = dataclasses.replace(base, node=wanted["tritonserver"])

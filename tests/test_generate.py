@@ -321,3 +321,44 @@ def test_hostile_recipe_values_are_refused_naming_tritonserver(
         generate(recipe, load_release("25.03"))
     assert str(err.value).startswith("package tritonserver:")
     assert message in str(err.value)
+
+
+def test_cuda_from_redist_pins_every_component_from_the_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "specs"
+    result = CliRunner().invoke(main, ["generate", "--cuda-from-redist", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("cuda-cudart", "cuda-nvrtc", "libcublas", "cuda-nvcc", "cuda-cccl", "cuda-nvml"):
+        assert (out / name / f"{name}.spec").exists()
+    sigs = json.loads((out / "libcublas" / "libcublas.signatures.json").read_text())
+    assert sigs["Signatures"]["libcublas-linux-x86_64-12.8.4.1-archive.tar.xz"] == (
+        "21718957c2cf000bacd69d36c95708a2319199e39e056f8b4f0f68e3b9f323bb"
+    )
+    libcublas = _spec(out, "libcublas")
+    assert "Version:        12.8.4.1\n" in libcublas
+    assert "%{_libdir}/libcublasLt.so.*\n" in libcublas
+    # the same dependency now names our spec, and the order follows it
+    assert "Requires:       cuda-nvrtc\n" in _spec(out, "cudnn")
+    order = json.loads((out / "build-order.json").read_text())["build_order"]
+    assert order.index("libcublas") < order.index("cudnn") < order.index("tritonserver")
+    triton = _spec(out, "tritonserver")
+    assert "%global cuda_home %{_libdir}/cuda\n" in triton
+    assert "BuildRequires:  cuda-nvcc\n" in triton
+    lint = CliRunner().invoke(main, ["lint", "--no-rpmspec", *map(str, out.glob("*/*.spec"))])
+    assert lint.exit_code == 0, lint.output
+
+
+def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_path: Path) -> None:
+    from specgen.cli_lint import lint_file
+    from specgen.dryrun import load_recipe
+    from specgen.release import release_for
+
+    variants = sorted(p for p in dryrun_dir.glob("*/*") if p.is_dir())
+    assert len(variants) >= 13
+    for folder in variants:
+        recipe = load_recipe([folder])
+        out = tmp_path / folder.parent.name / folder.name
+        write_generation(generate(recipe, release_for(recipe)), out, None)
+        assert (out / "tritonserver" / "tritonserver.spec").exists(), folder
+        for spec in out.glob("*/*.spec"):
+            errors = [f for f in lint_file(spec, False) if not f.warning]
+            assert errors == [], f"{folder}: {errors}"

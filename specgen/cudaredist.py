@@ -1,0 +1,75 @@
+"""--cuda-from-redist: one prebuilt spec per CUDA component, from NVIDIA's redist manifest.
+
+The same machinery as cuDNN and TensorRT (prebuilt.py): this module only turns a component of
+`redistrib_<cuda>.json` and its entry in cuda.toml into the data a prebuilt spec is made from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specgen.context import BuildContext
+from specgen.package import PackageSpec
+from specgen.pkgdata import load_package_data
+from specgen.prebuilt import ARCH_FACTS, build_prebuilt
+from specgen.redist import RedistComponent, shipped_manifest
+from specgen.speclang import SpecValueError
+
+
+def _component_data(
+    key: str, entry: dict[str, Any], component: RedistComponent, common: dict[str, Any]
+) -> dict[str, Any]:
+    """A prebuilt package data table for one component (as a data file would hold it)."""
+    name, version = entry["spec"], component.version
+    libs = entry.get("libraries", [])
+    override = entry.get("redist", {})
+    archs = [a for a in ARCH_FACTS if a in component.archives]
+    urls = {a: component.archives[a].url.replace(version, "{version}") for a in archs}
+    runtime = {
+        "name": name,
+        "summary": entry["summary"],
+        "files": [f"%{{_libdir}}/{lib}.so.*" for lib in libs],
+    }
+    devel_files = [f"%{{_libdir}}/{lib}.so" for lib in libs] + ["%{_includedir}/*"]
+    devel = {
+        "name": f"{name}-devel",
+        "summary": f"Development files of {entry['summary']}",
+        "requires": [f"{name}%{{?_isa}} = %{{version}}-%{{release}}"] if libs else [],
+        "files": override.get("files", devel_files),
+    }
+    install = [{"from": f"lib/{lib}.so*", "to": "%{_libdir}"} for lib in libs]
+    install.append({"from": "include/*", "to": "%{_includedir}"})
+    packages = [runtime, devel] if libs else [{**devel, "name": name}]
+    if override:
+        packages = [{**runtime, "files": override["files"]}]
+    return {
+        "_where": f"specgen/data/packages/cuda.toml [components.{key}]",
+        "name": name,
+        "kind": "prebuilt",
+        "version": version,
+        "archs": archs,
+        "summary": entry["summary"],
+        "description": f"{entry['summary']}, from NVIDIA's CUDA redistributable archives.",
+        "license": common["license"],
+        "url": common["url"],
+        "license_files": common["license_files"],
+        "requires_exclude": common["requires_exclude"],
+        "archive": {"urls": urls},
+        "install": override.get("install", install),
+        "commands": [{"run": c} for c in override.get("commands", [])],
+        "package": packages,
+    }
+
+
+def cuda_redist_packages(ctx: BuildContext) -> list[PackageSpec]:
+    """The CUDA component specs of the release, in cuda.toml's order."""
+    data = load_package_data("cuda")
+    manifest_file = ctx.release.manifests.get("cuda")
+    if manifest_file is None:
+        raise SpecValueError("cuda", "manifest", ctx.release.name, "has no CUDA manifest shipped")
+    manifest = shipped_manifest(manifest_file)
+    specs = []
+    for key, entry in ctx.cuda.components.items():
+        component = manifest.component(key)
+        specs.append(build_prebuilt(_component_data(key, entry, component, data["redist"]), ctx))
+    return specs
