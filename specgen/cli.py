@@ -14,6 +14,7 @@ from specgen.errors import SpecgenError
 # Subcommands by name -> "module:attribute", imported only when run (or listed in --help), so
 # `specgen generate` does not pay for rich, the mapping tables or the linter at start-up.
 _COMMANDS = {
+    "build": "specgen.cli_build:build_command",
     "doctor": "specgen.cli_doctor:doctor_command",
     "generate": "specgen.cli_generate:generate_command",
     "graph": "specgen.cli_graph:graph_command",

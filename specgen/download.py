@@ -7,7 +7,6 @@ Pins can also be refreshed from NVIDIA's live manifests (`refresh_pins`), with n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from specgen.errors import InputError, SpecgenError
+from specgen.filehash import file_facts
 from specgen.lock import LockedSource, SourceLock
 from specgen.redist import REDIST_ROOT, parse_manifest
 
@@ -160,17 +160,6 @@ class Fetcher:
                     self.progress(label, done, total)
             if expected is not None and done - have < expected:
                 raise _Retry(f"connection closed after {done} of {have + expected} bytes")
-
-
-def file_facts(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file, read in chunks so a 1 GB archive costs no memory."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def _mismatch(source: LockedSource, size: int, sha: str) -> str | None:

@@ -31,6 +31,17 @@ def to_json(g: nx.DiGraph) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
+def from_json(text: str) -> nx.DiGraph:
+    """The graph `to_json` wrote (any networkx >= 3.2)."""
+    data = json.loads(text)
+    try:
+        g = nx.node_link_graph(data, edges="edges")
+    except TypeError:  # networkx < 3.4
+        data["links"] = data.pop("edges")
+        g = nx.node_link_graph(data)
+    return nx.DiGraph(g)
+
+
 def _node_link(g: nx.DiGraph) -> dict[str, Any]:
     """node_link_data with an "edges" key on every networkx >= 3.2 (3.4 renamed "links")."""
     try:

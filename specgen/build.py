@@ -1,0 +1,221 @@
+"""`specgen build`: every package of the plan in dependency order into the local repository.
+
+For each package: skip it when its input digest matches the last good build and its RPMs are
+in the repository; otherwise verify its Sources (size and sha256: a mismatch never reaches a
+build), stage them, run the backend, put the RPMs into the repository and refresh its metadata
+before anything that needs them starts, and record the build. A lock file refuses a second run
+on the same work folder; a killed run leaves the state of every package it finished.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from specgen.buildplan import Plan, PlanItem, PlanSource
+from specgen.buildstate import BuildState, Built, input_digest
+from specgen.errors import SpecgenError
+from specgen.filehash import file_facts
+from specgen.localrepo import LocalRepo
+from specgen.rpmbuilder import Backend, BuildJob
+from specgen.scheduler import Event, Executor, Status
+
+STATE_FILE = "specgen-build-state.json"
+LOCK_FILE = ".specgen-build.lock"
+
+
+@dataclass
+class Options:
+    """How to build: work folder, repository, parallelism and what is allowed."""
+
+    workdir: Path
+    repo: Path
+    backend: Backend
+    jobs: int = 1
+    keep_going: bool = False
+    allow_unpinned: bool = False
+    only: tuple[str, ...] = ()
+    defines: tuple[tuple[str, str], ...] = ()
+    switches: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    """One package's outcome for the final table."""
+
+    name: str
+    status: Status
+    seconds: float = 0.0
+    size: int = 0
+    rpms: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@contextmanager
+def exclusive(workdir: Path) -> Iterator[None]:
+    """Hold the work folder's lock: a second concurrent run is refused, not interleaved."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / LOCK_FILE
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        raise SpecgenError(
+            f"another specgen build is running on {workdir} (pid {holder}); wait for it"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+class Builder:
+    """Builds a plan with one backend; `run` returns every package's result."""
+
+    def __init__(self, plan: Plan, options: Options) -> None:
+        self.plan = plan
+        self.opt = options
+        self.repo = LocalRepo(options.repo)
+        self.state = BuildState.load(options.workdir / STATE_FILE)
+        self.results: dict[str, Result] = {}
+        self._repo_lock = threading.Lock()
+        self._settings = {
+            "backend": options.backend.kind,
+            "azure_macros": options.backend.azure_macros,
+            "macros": _macro_text() if options.backend.azure_macros else "",
+            "defines": list(options.defines),
+            "switches": list(options.switches),
+        }
+
+    def run(self, on_event: Callable[[Event], None] | None = None) -> dict[str, Result]:
+        unknown = sorted(set(self.opt.only) - set(self.plan.items))
+        if unknown:
+            known = ", ".join(sorted(self.plan.items))
+            raise SpecgenError(f"--only {', '.join(unknown)}: not in the plan ({known})")
+        with exclusive(self.opt.workdir):
+            self.repo.refresh()  # metadata matching the files, whatever a killed run left
+            graph = self.plan.graph
+            if self.opt.only:
+                graph = graph.subgraph(self.opt.only).copy()
+            statuses = Executor().run(
+                graph, self.opt.jobs, self.build_one, self.opt.keep_going, on_event
+            )
+            self.state.save()  # sources verified by failed builds too
+        for name, status in statuses.items():
+            self.results.setdefault(name, Result(name, status))
+            self.results[name].status = status
+        return dict(sorted(self.results.items()))
+
+    def digest(self, item: PlanItem) -> str:
+        needed = {n: self.state.packages[n].inputs for n in item.needs if n in self.state.packages}
+        return input_digest(item, self._settings, needed)
+
+    def build_one(self, name: str) -> Status:
+        item = self.plan.items[name]
+        started = time.monotonic()
+        digest = self.digest(item)
+        done = self.state.packages.get(name)
+        if done and done.inputs == digest and all((self.repo.root / r).exists() for r in done.rpms):
+            self.results[name] = Result(
+                name, Status.UNCHANGED, 0.0, self._size(done.rpms), done.rpms
+            )
+            return Status.UNCHANGED
+        try:
+            staged = self._stage(item)
+            job = BuildJob(
+                name=name,
+                spec=item.spec.resolve(),
+                sources=staged,
+                topdir=(self.opt.workdir / "rpmbuild" / name).resolve(),
+                log=(self.opt.workdir / "logs" / f"{name}.log").resolve(),
+                defines=self.opt.defines,
+                switches=self.opt.switches,
+            )
+            shutil.rmtree(job.topdir, ignore_errors=True)
+            job.log.unlink(missing_ok=True)
+            rpms = self.opt.backend.build(job)
+            if not rpms:
+                raise SpecgenError(f"{name}: the build made no RPM (log: {job.log})")
+            with self._repo_lock:
+                placed = [self.repo.relative(p) for p in self.repo.add(rpms)]
+                stale = [r for r in (done.rpms if done else []) if r not in placed]
+                self.repo.remove(stale)
+                self.repo.refresh()
+                self.state.packages[name] = Built(digest, placed)
+                self.state.save()
+        except SpecgenError as err:
+            elapsed = time.monotonic() - started
+            self.results[name] = Result(name, Status.FAILED, elapsed, error=str(err))
+            return Status.FAILED
+        self.results[name] = Result(
+            name, Status.BUILT, time.monotonic() - started, self._size(placed), placed
+        )
+        return Status.BUILT
+
+    def _size(self, rpms: list[str]) -> int:
+        paths = [self.repo.root / r for r in rpms]
+        return sum(p.stat().st_size for p in paths if p.exists())
+
+    def _stage(self, item: PlanItem) -> Path:
+        """SOURCES for one build: links to verified downloads, copies of local files."""
+        folder = (self.opt.workdir / "sources" / item.name).resolve()
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for source in item.sources:
+            self._verify(item.name, source)
+            target = folder / source.file
+            if source.local:
+                shutil.copyfile(source.path, target)
+            else:
+                target.symlink_to(source.path.resolve())
+        return folder
+
+    def _verify(self, name: str, source: PlanSource) -> None:
+        """The file is there and is the one pinned; known-good (size, mtime) skip re-hashing."""
+        if source.sha256 is None and not self.opt.allow_unpinned:
+            raise SpecgenError(
+                f"{name}: Source {source.file} is unpinned (no known sha256); pin it in the "
+                "source lock or pass --allow-unpinned"
+            )
+        if not source.path.is_file():
+            raise SpecgenError(
+                f"{name}: Source {source.file} is missing at {source.path} "
+                "(run `specgen sources`)"
+            )
+        if source.sha256 is None:
+            return
+        st = source.path.stat()
+        key = str(source.path.resolve())
+        with self._repo_lock:
+            known = self.state.verified.get(key)
+        if known == (st.st_size, st.st_mtime_ns, source.sha256):
+            return
+        size, sha = file_facts(source.path)
+        if sha != source.sha256 or (source.size is not None and size != source.size):
+            raise SpecgenError(
+                f"{name}: Source {source.file} does not match its pin: sha256 {sha}, expected "
+                f"{source.sha256}; delete it and run `specgen sources`"
+            )
+        with self._repo_lock:
+            self.state.verified[key] = (st.st_size, st.st_mtime_ns, source.sha256)
+
+
+def _macro_text() -> str:
+    from specgen.rpmmacros import MACRO_FILE
+
+    return Path(MACRO_FILE).read_text(encoding="utf-8")

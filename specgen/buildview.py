@@ -1,0 +1,70 @@
+"""What `specgen build` shows: a live status table while it runs, a summary table at the end."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from specgen.build import Result
+from specgen.scheduler import Event
+
+_STYLE = {"built": "green", "unchanged": "cyan", "failed": "red", "blocked": "yellow",
+          "skipped": "yellow", "building": "bold", "waiting": "dim"}  # fmt: skip
+
+
+class BuildView:
+    """Live table on a terminal; one line per event otherwise (logs, CI)."""
+
+    def __init__(self, names: list[str], console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.status = dict.fromkeys(names, "waiting")
+        self.started: dict[str, float] = {}
+        self.live = Live(self._table(), console=self.console, transient=True,
+                         auto_refresh=False) if self.console.is_terminal else None  # fmt: skip
+
+    def __enter__(self) -> BuildView:
+        if self.live:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        if self.live:
+            self.live.__exit__(kind, value, tb)
+
+    def on_event(self, event: Event) -> None:
+        if event.kind == "started":
+            self.status[event.node] = "building"
+            self.started[event.node] = time.monotonic()
+        else:
+            self.status[event.node] = event.status.value if event.status else "failed"
+        if self.live:
+            self.live.update(self._table(), refresh=True)
+        else:
+            detail = f" ({event.elapsed:.1f} s)" if event.kind == "finished" else ""
+            self.console.print(f"{self.status[event.node]:>9} {event.node}{detail}")
+
+    def _table(self) -> Table:
+        table = Table(title="specgen build")
+        table.add_column("package")
+        table.add_column("status")
+        table.add_column("time", justify="right")
+        now = time.monotonic()
+        for name, status in self.status.items():
+            elapsed = f"{now - self.started[name]:.0f} s" if status == "building" else ""
+            table.add_row(name, f"[{_STYLE[status]}]{status}[/]", elapsed)
+        return table
+
+    def summary(self, results: dict[str, Result]) -> None:
+        table = Table(title="specgen build: summary")
+        for column in ("package", "status", "time", "size", "RPMs"):
+            table.add_column(column, justify="right" if column in ("time", "size") else "left")
+        for r in results.values():
+            size = f"{r.size / 1e6:.1f} MB" if r.size else ""
+            table.add_row(r.name, f"[{_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
+                          f"{r.seconds:.1f} s", size, str(len(r.rpms)))  # fmt: skip
+        Console().print(table)

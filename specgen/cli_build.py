@@ -1,0 +1,126 @@
+"""`specgen build`: build the generated specs in order into a local repository."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from specgen.errors import SpecgenError
+
+BACKENDS = ("rpmbuild", "mock")
+
+
+def _define(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values:
+        name, _, body = value.strip().partition(" ")
+        if not name or not body:
+            raise click.BadParameter(f"{value!r}: use --define 'NAME VALUE'", param_hint="--define")
+        out.append((name, body.strip()))
+    return tuple(out)
+
+
+def _space_check(plan_items: list[str], lock_sizes: dict[str, int], workdir: Path) -> None:
+    """Refuse to start when the work folder cannot hold the build trees (estimates)."""
+    from specgen.hostneeds import load_estimates
+
+    estimates = load_estimates()
+    need = sum(estimates.of(n).tree(lock_sizes.get(n, 0)) for n in plan_items)
+    workdir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(workdir).free
+    if free < need:
+        raise SpecgenError(
+            f"{workdir}: {free / 1e9:.1f} GB free, the build trees of {len(plan_items)} packages "
+            f"need about {need / 1e9:.1f} GB (estimates: specgen/data/build-estimates.toml); "
+            "free space, use --workdir elsewhere, or --no-space-check"
+        )
+
+
+@click.command("build")
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path), default=Path("specs"),
+              show_default=True, help="What `specgen generate` wrote.")
+@click.option("--lock", "lock_path", type=click.Path(path_type=Path),
+              help="Source lock [default: SPECS/../sources/sources.lock.json].")
+@click.option("--downloads", type=click.Path(path_type=Path),
+              help="Downloaded Sources [default: SPECS/../sources/downloads].")
+@click.option("--repo", type=click.Path(path_type=Path), default=Path("repo"), show_default=True)
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path("build"),
+              show_default=True, help="Build trees, staged sources, logs, state.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="rpmbuild", show_default=True)
+@click.option("--mock-config", type=click.Path(path_type=Path),
+              help="[default: mock-configs/azure-linux-3-ARCH-specgen.cfg]")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--only", multiple=True, metavar="PKG", help="Build only these specs.")
+@click.option("--keep-going", is_flag=True, help="After a failure, build what does not need it.")
+@click.option("--allow-unpinned", is_flag=True, help="Build Sources whose sha256 is unknown.")
+@click.option("--nodeps", is_flag=True, help="rpmbuild --nodeps (a host whose rpm database "
+              "does not hold the BuildRequires, e.g. a Debian stand-in).")
+@click.option("--define", "defines", multiple=True, metavar="'NAME VALUE'",
+              help="An rpm macro for every build.")
+@click.option("--with", "with_", multiple=True, metavar="SWITCH")
+@click.option("--without", multiple=True, metavar="SWITCH")
+@click.option("--arch", type=click.Choice(["x86_64", "aarch64"]), default=None,
+              help="[default: this machine's]")
+@click.option("--no-space-check", is_flag=True)
+def build_command(
+    specs_dir: Path, lock_path: Path | None, downloads: Path | None, repo: Path, workdir: Path,
+    backend: str, mock_config: Path | None, jobs: int, only: tuple[str, ...], keep_going: bool,
+    allow_unpinned: bool, nodeps: bool, defines: tuple[str, ...], with_: tuple[str, ...],
+    without: tuple[str, ...], arch: str | None, no_space_check: bool,
+) -> None:  # fmt: skip
+    """Build the generated specs in dependency order into a local repository."""
+    from specgen.build import Builder, Options
+    from specgen.buildplan import load_plan
+    from specgen.buildview import BuildView
+    from specgen.cli_sources import host_arch
+    from specgen.lock import read_lock
+    from specgen.rpmbuilder import Backend
+
+    arch = arch or host_arch()
+    lock = read_lock(lock_path or specs_dir.parent / "sources" / "sources.lock.json")
+    plan = load_plan(specs_dir, lock, downloads or specs_dir.parent / "sources" / "downloads", arch)
+    names = list(only) or list(plan.items)
+    if not no_space_check:
+        sizes: dict[str, int] = {}
+        for s in lock.sources:
+            for p in s.packages:
+                sizes[p] = sizes.get(p, 0) + (s.size or 0)
+        _space_check(names, sizes, workdir)
+    config = mock_config or Path("mock-configs") / f"azure-linux-3-{arch}-specgen.cfg"
+    options = Options(
+        workdir=workdir,
+        repo=repo,
+        backend=Backend(
+            kind=backend,
+            azure_macros=not _is_azure_linux(),
+            nodeps=nodeps,
+            mock_config=config if backend == "mock" else None,
+            local_repo=repo,
+        ),
+        jobs=jobs,
+        keep_going=keep_going,
+        allow_unpinned=allow_unpinned,
+        only=only,
+        defines=_define(defines),
+        switches=tuple(f"--with {w}" for w in with_) + tuple(f"--without {w}" for w in without),
+    )
+    view = BuildView(names)
+    with view:
+        results = Builder(plan, options).run(view.on_event)
+    view.summary(results)
+    failed = [r for r in results.values() if r.status.value in ("failed", "blocked")]
+    if failed:
+        raise SpecgenError(
+            f"{len(failed)} of {len(results)} packages did not build: "
+            + "; ".join(f"{r.name}: {r.error or r.status.value}" for r in failed)
+        )
+
+
+def _is_azure_linux() -> bool:
+    try:
+        text = Path("/etc/os-release").read_text()
+    except OSError:
+        return False
+    return 'ID=azurelinux' in text or 'ID="azurelinux"' in text

@@ -1,0 +1,153 @@
+"""`specgen build` under failure: a failing spec stops only what needs it (--keep-going), a
+second concurrent run is refused, and a run killed with SIGKILL resumes into a consistent
+repository. Tiny real specs built with rpmbuild."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+from conftest import require_tool
+
+from specgen import graphio
+from specgen.build import exclusive
+from specgen.cli import main
+from specgen.knowledge import BUILD
+from specgen.lock import SourceLock, write_lock
+
+SPEC = """Name:           {name}
+Version:        1
+Release:        1
+Summary:        test package {name}
+License:        MIT
+BuildArch:      noarch
+
+%description
+test package {name}
+
+%build
+{build}
+
+%install
+mkdir -p %{{buildroot}}/usr/share/{name}
+echo {name} > %{{buildroot}}/usr/share/{name}/file
+
+%files
+/usr/share/{name}/file
+"""
+
+
+def specs_tree(root: Path, packages: dict[str, tuple[str, list[str]]]) -> Path:
+    """specs/<name>/<name>.spec (build script, needs), graph.json, an empty source lock."""
+    specs = root / "specs"
+    g = nx.DiGraph()
+    for name, (build, needs) in packages.items():
+        folder = specs / name
+        folder.mkdir(parents=True)
+        (folder / f"{name}.spec").write_text(SPEC.format(name=name, build=build))
+        (folder / f"{name}.signatures.json").write_text('{"Signatures": {}}\n')
+        g.add_node(name, kind=BUILD, role="package", version="1")
+        for need in needs:
+            g.add_edge(name, need, kind=BUILD, needs=[BUILD])
+    (specs / "graph.json").write_text(graphio.to_json(g))
+    write_lock(root / "sources" / "sources.lock.json", SourceLock("25.03", ()))
+    return specs
+
+
+def build_args(root: Path, *extra: str) -> list[str]:
+    return ["build", "--specs", str(root / "specs"), "--repo", str(root / "repo"),
+            "--workdir", str(root / "work"), "--nodeps", "--no-space-check", *extra]  # fmt: skip
+
+
+def rpm_names(repo: Path) -> set[str]:
+    return {p.name.split("-1-1")[0] for p in repo.rglob("*.rpm")}
+
+
+def primary_names(repo: Path) -> set[str]:
+    """Package names the repository metadata lists."""
+    repomd = (repo / "repodata" / "repomd.xml").read_text()
+    href = re.search(r'<data type="primary">.*?<location href="([^"]+)"', repomd, re.S)
+    assert href is not None
+    text = gzip.decompress((repo / href.group(1)).read_bytes()).decode()
+    return set(re.findall(r"<name>([^<]+)</name>", text))
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    require_tool("rpmbuild", "createrepo_c")
+
+
+def test_keep_going_builds_what_does_not_need_the_failure(tmp_path: Path) -> None:
+    specs_tree(tmp_path, {"aaa": ("exit 1", []), "bbb": ("true", ["aaa"]), "ccc": ("true", [])})
+    result = CliRunner().invoke(main, build_args(tmp_path, "--keep-going", "-j", "2"))
+    assert result.exit_code == 2
+    assert "aaa: aaa: rpmbuild failed" in result.output and "bbb: blocked" in result.output
+    assert rpm_names(tmp_path / "repo") == {"ccc"}
+    assert primary_names(tmp_path / "repo") == {"ccc"}
+    assert (tmp_path / "work" / "logs" / "aaa.log").is_file()
+
+
+def test_without_keep_going_nothing_new_starts_after_a_failure(tmp_path: Path) -> None:
+    specs_tree(tmp_path, {"aaa": ("exit 1", []), "bbb": ("true", ["aaa"]), "ccc": ("true", [])})
+    result = CliRunner().invoke(main, build_args(tmp_path, "-j", "1"))
+    assert result.exit_code == 2
+    assert "skipped" in result.output
+    assert rpm_names(tmp_path / "repo") == set()
+
+
+def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
+    specs_tree(tmp_path, {"aaa": ("true", [])})
+    with exclusive(tmp_path / "work"):
+        result = CliRunner().invoke(main, build_args(tmp_path))
+    assert result.exit_code == 2
+    assert "another specgen build is running" in result.output
+    assert CliRunner().invoke(main, build_args(tmp_path)).exit_code == 0
+
+
+def test_changed_spec_rebuilds_it_and_its_dependents_only(tmp_path: Path) -> None:
+    specs = specs_tree(tmp_path, {"aaa": ("true", []), "bbb": ("true", ["aaa"]),
+                                  "ccc": ("true", [])})  # fmt: skip
+    assert CliRunner().invoke(main, build_args(tmp_path)).exit_code == 0
+    spec = specs / "aaa" / "aaa.spec"
+    spec.write_text(spec.read_text().replace("%build\ntrue", "%build\ntrue # changed"))
+    result = CliRunner().invoke(main, build_args(tmp_path))
+    assert result.exit_code == 0
+    finished = dict(
+        (m.group(2), m.group(1))
+        for m in re.finditer(r"^\s*(built|unchanged) (\S+) \(", result.output, re.M)
+    )
+    assert finished == {"aaa": "built", "bbb": "built", "ccc": "unchanged"}
+
+
+def test_sigkill_mid_build_then_rerun_gives_a_consistent_repository(tmp_path: Path) -> None:
+    specs_tree(tmp_path, {
+        "aaa": ("true", []),
+        "bbb": ("sleep ${SPECGEN_TEST_SLEEP:-0}", ["aaa"]),
+        "ccc": ("true", ["bbb"]),
+    })  # fmt: skip
+    cmd = [sys.executable, "-m", "specgen", *build_args(tmp_path)]
+    env = {**os.environ, "SPECGEN_TEST_SLEEP": "60"}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    log = tmp_path / "work" / "logs" / "bbb.log"
+    deadline = time.monotonic() + 60
+    while not (log.exists() and "rpmbuild" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # inside bbb's %build sleep
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert rpm_names(tmp_path / "repo") == {"aaa"}  # aaa finished before the kill
+    result = CliRunner().invoke(main, build_args(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert rpm_names(tmp_path / "repo") == {"aaa", "bbb", "ccc"}
+    assert primary_names(tmp_path / "repo") == {"aaa", "bbb", "ccc"}
+    assert "unchanged aaa" in " ".join(result.output.split())
