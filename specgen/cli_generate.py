@@ -25,6 +25,10 @@ from specgen.errors import InputError
 )  # fmt: skip
 @click.option("--cuda-from-redist", is_flag=True, help="Generate CUDA component specs too.")
 @click.option(
+    "--fact", "fact_overrides", multiple=True, metavar="NAME=VERSION",
+    help="Override a release fact, e.g. --fact cudnn=9.19.0.56 --fact cuda=13.0.2.",
+)  # fmt: skip
+@click.option(
     "--arch", type=click.Choice(["auto", "x86_64", "aarch64"]), default="auto",
     help="Architecture the dry-run files were generated for (auto: from their URLs).",
 )  # fmt: skip
@@ -34,6 +38,7 @@ def generate_command(
     output: Path,
     lock_path: Path | None,
     cuda_from_redist: bool,
+    fact_overrides: tuple[str, ...],
     arch: str,
 ) -> None:
     """Generate the RPM specs of a Triton release for Azure Linux 3.0."""
@@ -43,7 +48,11 @@ def generate_command(
     from specgen.release import load_release, release_for
 
     recipe = load_or_default(list(paths), None if arch == "auto" else arch)
+    overrides = dict(f.split("=", 1) for f in fact_overrides if "=" in f)
+    if len(overrides) != len(fact_overrides):
+        raise click.BadParameter("use NAME=VERSION", param_hint="--fact")
     facts = load_release(release) if release else release_for(recipe)
+    facts = facts.with_facts(overrides) if overrides else facts
     lock_path = lock_path or output.parent / "sources" / "sources.lock.json"
     lock = None
     if lock_path.exists():

@@ -7,6 +7,7 @@ their archives, and pins of sources NVIDIA publishes no manifest for.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import tomllib
@@ -61,6 +62,17 @@ class Release:
     @property
     def cuda_major_minor(self) -> str:
         return ".".join(self.cuda.split(".")[:2])
+
+    def with_facts(self, overrides: dict[str, str]) -> Release:
+        """These facts with some versions replaced (`cudnn=9.19.0.56`): packaging a version the
+        release did not ship, e.g. to match a host's CUDA."""
+        for key, value in overrides.items():
+            if key not in (*VERSION_KEYS, "python"):
+                known = ", ".join((*VERSION_KEYS, "python"))
+                raise SpecgenError(f"--fact {key}: not a release fact (one of {known})")
+            if not _VERSION.fullmatch(value):
+                raise SpecgenError(f"--fact {key}={value!r}: not a version")
+        return dataclasses.replace(self, **overrides)
 
     def facts(self) -> dict[str, str]:
         """The values package data may refer to as `{name}` (`{cudnn}`, `{cuda_major}`, ...)."""

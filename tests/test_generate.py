@@ -362,3 +362,19 @@ def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_p
         for spec in out.glob("*/*.spec"):
             errors = [f for f in lint_file(spec, False) if not f.warning]
             assert errors == [], f"{folder}: {errors}"
+
+
+def test_fact_override_packages_another_cudnn(tmp_path: Path) -> None:
+    out = tmp_path / "specs"
+    args = ["generate", "--fact", "cudnn=9.19.0.56", "--fact", "cuda=13.0.2", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    spec = _spec(out, "cudnn")
+    assert "Version:        9.19.0.56\n" in spec
+    assert "# unpinned: cudnn-linux-x86_64-9.19.0.56_cuda13-archive.tar.xz\n" in spec
+    assert "Provides:       libcudnn9-cuda-13 = %{version}-%{release}\n" in spec
+    assert "Requires:       cuda-nvrtc-13-0\n" in spec
+    bad = CliRunner().invoke(main, ["generate", "--fact", "cudnn=9.19%{x}", "-o", str(out)])
+    assert bad.exit_code == 2 and "not a version" in bad.output
+    unknown = CliRunner().invoke(main, ["generate", "--fact", "glibc=2.38", "-o", str(out)])
+    assert unknown.exit_code == 2 and "not a release fact" in unknown.output
