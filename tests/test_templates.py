@@ -19,6 +19,7 @@ from specgen.pins import PinBook
 from specgen.prebuilt import build_prebuilt
 from specgen.release import load_release
 from specgen.render import render_spec
+from specgen.sourcebuild import build_source
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 
@@ -51,3 +52,10 @@ def test_prebuilt_template_golden(from_redist: bool) -> None:
         assert "cuda-nvrtc-12-8" not in text
         return
     _check("prebuilt", text)
+
+
+def test_source_template_golden() -> None:
+    release = load_release("25.03")
+    ctx = BuildContext(release, default_recipe(), cuda_provider(release, False), PinBook(release))
+    text = render_spec(build_source(_data("source"), ctx), release.name)
+    _check("source", text)
