@@ -59,3 +59,17 @@ def test_source_template_golden() -> None:
     ctx = BuildContext(release, default_recipe(), cuda_provider(release, False), PinBook(release))
     text = render_spec(build_source(_data("source"), ctx), release.name)
     _check("source", text)
+
+
+def test_tritonserver_template_golden() -> None:
+    from specgen.dryrun import load_recipe
+    from specgen.generate import generate
+
+    recipe = load_recipe([GOLDEN / "tritonserver" / "cmake_build"])
+    gen = generate(recipe, load_release("25.03"))
+    text = gen.specs["tritonserver"]
+    # what the fixture is about, before the byte-for-byte comparison
+    assert "%bcond gpu 0\n" in text and "%bcond backend_identity 1\n" in text
+    assert "%bcond backend_tensorrt 0\n" in text and "needs the GPU build" in text
+    assert "%bcond backend_fancy 0\n" in text and "no data for it yet" in text
+    _check("tritonserver", text)
