@@ -20,6 +20,7 @@ _COMMANDS = {
     "graph": "specgen.cli_graph:graph_command",
     "lint": "specgen.cli_lint:lint_command",
     "map": "specgen.cli_map:map_command",
+    "repo": "specgen.cli_repo:repo_command",
     "sources": "specgen.cli_sources:sources_command",
     "verify": "specgen.cli_verify:verify_command",
 }
