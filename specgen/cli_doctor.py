@@ -16,7 +16,7 @@ from rich.text import Text
 from specgen import doctor, hostfacts, hostneeds
 from specgen.errors import SpecgenError
 from specgen.lock import DEFAULT_LOCK, SourceLock, read_lock
-from specgen.release import DEFAULT_RELEASE, load_release
+from specgen.release import DEFAULT_RELEASE, load_release, parse_fact_overrides
 
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_SOURCES_DIR = Path("sources/downloads")  # `specgen sources --dest`'s default
@@ -94,6 +94,10 @@ def _summary(findings: list[doctor.Finding]) -> str:
     show_default=True,
     help="The release's source lock, for the sizes of its sources.",
 )
+@click.option(
+    "--fact", "fact_overrides", multiple=True, metavar="NAME=VERSION",
+    help="Override a release fact, as `specgen generate --fact` does (e.g. cuda=13.0.2).",
+)
 @click.option("--os-release", default="/etc/os-release", hidden=True)  # tests point it elsewhere
 def doctor_command(
     release: str,
@@ -102,6 +106,7 @@ def doctor_command(
     build_dir: str,
     sources_dir: str,
     lock_path: str,
+    fact_overrides: tuple[str, ...],
     os_release: str,
 ) -> None:
     """Check that this host can build the release: OS, arch, disk, memory, GPU and driver, CUDA
@@ -110,7 +115,7 @@ def doctor_command(
     Exit 1 when an error blocks the build; warnings (slower, CPU-only, or less checked builds)
     leave it 0.
     """
-    facts = load_release(release)
+    facts = load_release(release).with_facts(parse_fact_overrides(fact_overrides))
     lock, why = _lock(Path(lock_path), facts.name)
     hosts = _hosts(lock)
     host = hostfacts.gather(

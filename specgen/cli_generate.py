@@ -45,14 +45,11 @@ def generate_command(
     from specgen.dryrun import load_or_default
     from specgen.generate import generate, write_generation
     from specgen.lock import read_lock
-    from specgen.release import load_release, release_for
+    from specgen.release import load_release, parse_fact_overrides, release_for
 
     recipe = load_or_default(list(paths), None if arch == "auto" else arch)
-    overrides = dict(f.split("=", 1) for f in fact_overrides if "=" in f)
-    if len(overrides) != len(fact_overrides):
-        raise click.BadParameter("use NAME=VERSION", param_hint="--fact")
     facts = load_release(release) if release else release_for(recipe)
-    facts = facts.with_facts(overrides) if overrides else facts
+    facts = facts.with_facts(parse_fact_overrides(fact_overrides))
     lock_path = lock_path or output.parent / "sources" / "sources.lock.json"
     lock = None
     if lock_path.exists():

@@ -96,6 +96,17 @@ class Release:
         }
 
 
+def parse_fact_overrides(values: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`--fact NAME=VERSION` values as a mapping (checked by Release.with_facts)."""
+    out = {}
+    for value in values:
+        name, sep, version = value.partition("=")
+        if not sep or not name:
+            raise SpecgenError(f"--fact {value!r}: use NAME=VERSION, e.g. cudnn=9.19.0.56")
+        out[name] = version
+    return out
+
+
 def available_releases() -> list[str]:
     """Names of the releases specgen carries facts for, sorted."""
     folder = resources.files("specgen.data").joinpath("releases")

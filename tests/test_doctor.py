@@ -448,3 +448,13 @@ def test_cli_table(fake: FakeHost) -> None:
 def test_cli_unknown_release(fake: FakeHost) -> None:
     result = fake.invoke("--release", "99.01", "--offline")
     assert result.exit_code == 2 and "no release facts for Triton 99.01" in result.output
+
+
+def test_cli_fact_override_judges_the_driver_against_another_cuda(fake: FakeHost) -> None:
+    """The GPU validation host packages cuDNN for CUDA 13: its driver is judged against that."""
+    code, found = fake.json("--fact", "cuda=13.0.2")
+    assert (code, found["driver"].status) == (1, ERROR)  # 570 is older than CUDA 13's minimum
+    fake.driver("580.65.06")
+    code, found = fake.json("--fact", "cuda=13.0.2")
+    assert found["driver"].status == OK
+    assert fake.invoke("--fact", "cuda").exit_code == 2
