@@ -121,6 +121,22 @@ class Builder:
             self.results[name].status = status
         return dict(sorted(self.results.items()))
 
+    def pending(self) -> list[str]:
+        """Packages this run would build: out of date, RPMs missing, or needing one of those."""
+        names = list(self.opt.only) or self.plan.order()
+        stale: set[str] = set()
+        for name in self.plan.order():
+            item = self.plan.items[name]
+            done = self.state.packages.get(name)
+            if (
+                done is None
+                or stale & set(item.needs)
+                or done.inputs != self.digest(item)
+                or not all((self.repo.root / r).exists() for r in done.rpms)
+            ):
+                stale.add(name)
+        return [n for n in names if n in stale]
+
     def digest(self, item: PlanItem) -> str:
         needed = {n: self.state.packages[n].inputs for n in item.needs if n in self.state.packages}
         return input_digest(item, self._settings, needed)
@@ -158,6 +174,9 @@ class Builder:
                 self.repo.refresh()
                 self.state.packages[name] = Built(digest, placed)
                 self.state.save()
+            # The RPMs are in the repository now: the build tree (GBs for NVIDIA's archives)
+            # goes; a failed one stays for inspection.
+            shutil.rmtree(job.topdir, ignore_errors=True)
         except SpecgenError as err:
             elapsed = time.monotonic() - started
             self.results[name] = Result(name, Status.FAILED, elapsed, error=str(err))

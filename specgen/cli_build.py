@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from specgen.buildplan import Plan
 from specgen.errors import SpecgenError
 
 BACKENDS = ("rpmbuild", "mock")
@@ -22,17 +23,24 @@ def _define(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _space_check(plan_items: list[str], lock_sizes: dict[str, int], workdir: Path) -> None:
-    """Refuse to start when the work folder cannot hold the build trees (estimates)."""
+def _space_check(plan: Plan, pending: list[str], workdir: Path) -> None:
+    """Refuse to start when the work folder cannot hold the build trees of what will build
+    (this arch's Source sizes; a Source without a size gets its package's estimate)."""
     from specgen.hostneeds import load_estimates
 
     estimates = load_estimates()
-    need = sum(estimates.of(n).tree(lock_sizes.get(n, 0)) for n in plan_items)
+    need = 0
+    for name in pending:
+        sources = [s for s in plan.items[name].sources if not s.local]
+        unsized = sum(1 for s in sources if s.size is None)
+        size = sum(s.size or 0 for s in sources)
+        size += estimates.of(name).source * unsized // max(len(sources), 1)
+        need += estimates.of(name).tree(size)
     workdir.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(workdir).free
     if free < need:
         raise SpecgenError(
-            f"{workdir}: {free / 1e9:.1f} GB free, the build trees of {len(plan_items)} packages "
+            f"{workdir}: {free / 1e9:.1f} GB free, the build trees of {len(pending)} packages "
             f"need about {need / 1e9:.1f} GB (estimates: specgen/data/build-estimates.toml); "
             "free space, use --workdir elsewhere, or --no-space-check"
         )
@@ -82,12 +90,6 @@ def build_command(
     lock = read_lock(lock_path or specs_dir.parent / "sources" / "sources.lock.json")
     plan = load_plan(specs_dir, lock, downloads or specs_dir.parent / "sources" / "downloads", arch)
     names = list(only) or list(plan.items)
-    if not no_space_check:
-        sizes: dict[str, int] = {}
-        for s in lock.sources:
-            for p in s.packages:
-                sizes[p] = sizes.get(p, 0) + (s.size or 0)
-        _space_check(names, sizes, workdir)
     config = mock_config or Path("mock-configs") / f"azure-linux-3-{arch}-specgen.cfg"
     options = Options(
         workdir=workdir,
@@ -106,9 +108,12 @@ def build_command(
         defines=_define(defines),
         switches=tuple(f"--with {w}" for w in with_) + tuple(f"--without {w}" for w in without),
     )
+    builder = Builder(plan, options)
+    if not no_space_check:
+        _space_check(plan, builder.pending(), workdir)
     view = BuildView(names)
     with view:
-        results = Builder(plan, options).run(view.on_event)
+        results = builder.run(view.on_event)
     view.summary(results)
     failed = [r for r in results.values() if r.status.value in ("failed", "blocked")]
     if failed:

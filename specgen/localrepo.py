@@ -8,12 +8,16 @@ next run's `refresh` rewrites from the files present.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from specgen.errors import SpecgenError
+
+# Beside the metadata: the RPMs it was made from (createrepo_c ignores unknown files there).
+FINGERPRINT = "specgen-fingerprint.json"
 
 
 class LocalRepo:
@@ -47,8 +51,18 @@ class LocalRepo:
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.root))
 
+    def fingerprint(self) -> list[list[object]]:
+        """(path, size, mtime) of every binary RPM: what the metadata was made from."""
+        rpms = sorted(p for p in self.root.glob("*/*.rpm") if p.parent.name != "SRPMS")
+        return [[self.relative(p), p.stat().st_size, p.stat().st_mtime_ns] for p in rpms]
+
     def refresh(self) -> None:
-        """Regenerate repodata for the binary RPMs present and swap it in."""
+        """Regenerate repodata for the binary RPMs present and swap it in.
+
+        Skipped when the RPMs are those the current metadata was made from; otherwise
+        createrepo_c --update reuses the entries of unchanged RPMs (a rebuilt RPM always has a
+        new mtime: `add` copies, then renames), falling back to a full run.
+        """
         exe = shutil.which("createrepo_c")
         if exe is None:
             raise SpecgenError(
@@ -56,17 +70,29 @@ class LocalRepo:
                 "or `apt-get install createrepo-c`)"
             )
         self.root.mkdir(parents=True, exist_ok=True)
+        current = self.root / "repodata"
+        fingerprint = self.fingerprint()
+        stamp = current / FINGERPRINT
+        if (current / "repomd.xml").exists() and stamp.exists():
+            try:
+                if json.loads(stamp.read_text()) == fingerprint:
+                    return
+            except (OSError, ValueError):
+                pass
         scratch = Path(tempfile.mkdtemp(prefix=".repodata-", dir=self.root))
         try:
-            proc = subprocess.run(
-                [exe, "--quiet", "--no-database", "--excludes", "SRPMS/*",
-                 "--outputdir", str(scratch), str(self.root)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+            base = [exe, "--quiet", "--no-database", "--excludes", "SRPMS/*",
+                    "--outputdir", str(scratch)]  # fmt: skip
+            update = ["--update", "--update-md-path", str(self.root)] if current.exists() else []
+            proc = _run([*base, *update, str(self.root)])
+            if proc.returncode != 0 and update:
+                shutil.rmtree(scratch / "repodata", ignore_errors=True)
+                proc = _run([*base, str(self.root)])
             if proc.returncode != 0:
                 detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
                 raise SpecgenError(f"createrepo_c failed on {self.root}: {detail}")
-            current, old = self.root / "repodata", self.root / ".repodata.old"
+            (scratch / "repodata" / FINGERPRINT).write_text(json.dumps(fingerprint))
+            old = self.root / ".repodata.old"
             shutil.rmtree(old, ignore_errors=True)
             if current.exists():
                 current.rename(old)
@@ -74,3 +100,7 @@ class LocalRepo:
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)

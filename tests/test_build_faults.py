@@ -151,3 +151,37 @@ def test_sigkill_mid_build_then_rerun_gives_a_consistent_repository(tmp_path: Pa
     assert rpm_names(tmp_path / "repo") == {"aaa", "bbb", "ccc"}
     assert primary_names(tmp_path / "repo") == {"aaa", "bbb", "ccc"}
     assert "unchanged aaa" in " ".join(result.output.split())
+
+
+def test_repository_metadata_is_rewritten_only_when_the_rpms_change(tmp_path: Path) -> None:
+    from specgen.localrepo import LocalRepo
+
+    specs_tree(tmp_path, {"aaa": ("true", []), "bbb": ("true", [])})
+    assert CliRunner().invoke(main, build_args(tmp_path)).exit_code == 0
+    repo = LocalRepo(tmp_path / "repo")
+    repomd = tmp_path / "repo" / "repodata" / "repomd.xml"
+    before = repomd.stat().st_mtime_ns
+    repo.refresh()
+    assert repomd.stat().st_mtime_ns == before  # same RPMs: nothing rewritten
+    (tmp_path / "repo" / "noarch" / "bbb-1-1.noarch.rpm").unlink()
+    repo.refresh()
+    assert primary_names(tmp_path / "repo") == {"aaa"}
+
+
+def test_space_check_counts_only_what_will_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from specgen import cli_build
+
+    specs_tree(tmp_path, {"aaa": ("true", [])})
+    args = [a for a in build_args(tmp_path) if a != "--no-space-check"]
+    tiny = shutil.disk_usage(tmp_path)._replace(free=1000)
+    monkeypatch.setattr(cli_build.shutil, "disk_usage", lambda _path: tiny)
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "GB free, the build trees of 1 packages" in refused.output
+    monkeypatch.undo()
+    assert CliRunner().invoke(main, args).exit_code == 0
+    monkeypatch.setattr(cli_build.shutil, "disk_usage", lambda _path: tiny)
+    assert CliRunner().invoke(main, args).exit_code == 0  # up to date: nothing to hold
