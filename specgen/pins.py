@@ -15,8 +15,10 @@ from specgen.release import Release
 
 @dataclass(frozen=True)
 class KnownPin:
+    """A known sha256 (and size, where the source recorded one)."""
+
     sha256: str
-    size: int
+    size: int | None
     pinned_by: str
 
 
@@ -33,7 +35,7 @@ class PinBook:
         for pin in release.pins:
             self._pins[pin.url] = KnownPin(pin.sha256, pin.size, pin.pinned_by)
         for entry in lock.sources if lock else ():
-            if entry.sha256 is not None and entry.size is not None:
+            if entry.sha256 is not None:
                 self._pins[entry.url] = KnownPin(
                     entry.sha256, entry.size, entry.pinned_by or "source lock"
                 )

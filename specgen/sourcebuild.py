@@ -7,6 +7,7 @@ switch, which changes a struct and so must match the server's), and the subpacka
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from specgen import speclang
@@ -21,6 +22,7 @@ from specgen.package import (
     comment_lines,
     local_source,
 )
+from specgen.pins import KnownPin
 from specgen.pkgdata import fill, fill_all
 from specgen.switches import recipe_switches
 
@@ -43,13 +45,23 @@ def _source(
     speclang.url(owner, "Source0", url)
     file = spec_url.rsplit("#/", 1)[1] if "#/" in spec_url else url.rsplit("/", 1)[1]
     file = fill(file.replace("%{version}", "{version}").replace("%{name}", "{name}"), facts, where)
-    pin = ctx.pins.get(url)
+    pin = ctx.pins.get(url) or _data_pin(owner, raw)
     source = Source(
         number=0, spec_url=spec_url, url=url, file=file,
         sha256=pin.sha256 if pin else None, size=pin.size if pin else None,
         pinned_by=pin.pinned_by if pin else None,
     )  # fmt: skip
     return source, speclang.name(owner, "top folder", top_dir)
+
+
+def _data_pin(owner: str, raw: dict[str, Any]) -> KnownPin | None:
+    """A sha256 the package data records for its Source (with where it was read)."""
+    sha = raw.get("sha256")
+    if sha is None:
+        return None
+    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise speclang.SpecValueError(owner, "source sha256", sha, "is not 64 lowercase hex")
+    return KnownPin(sha, raw.get("size"), str(raw.get("pinned_by", "package data")))
 
 
 def cmake_options(owner: str, data: dict[str, Any]) -> list[str] | None:
