@@ -17,33 +17,13 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 from conftest import require_tool
+from tinyspec import tiny_spec
 
 from specgen import graphio
 from specgen.build import exclusive
 from specgen.cli import main
 from specgen.knowledge import BUILD
 from specgen.lock import SourceLock, write_lock
-
-SPEC = """Name:           {name}
-Version:        1
-Release:        1
-Summary:        test package {name}
-License:        MIT
-BuildArch:      noarch
-
-%description
-test package {name}
-
-%build
-{build}
-
-%install
-mkdir -p %{{buildroot}}/usr/share/{name}
-echo {name} > %{{buildroot}}/usr/share/{name}/file
-
-%files
-/usr/share/{name}/file
-"""
 
 
 def specs_tree(root: Path, packages: dict[str, tuple[str, list[str]]]) -> Path:
@@ -53,7 +33,7 @@ def specs_tree(root: Path, packages: dict[str, tuple[str, list[str]]]) -> Path:
     for name, (build, needs) in packages.items():
         folder = specs / name
         folder.mkdir(parents=True)
-        (folder / f"{name}.spec").write_text(SPEC.format(name=name, build=build))
+        (folder / f"{name}.spec").write_text(tiny_spec(name, build))
         (folder / f"{name}.signatures.json").write_text('{"Signatures": {}}\n')
         g.add_node(name, kind=BUILD, role="package", version="1")
         for need in needs:

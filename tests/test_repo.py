@@ -17,28 +17,12 @@ from pathlib import Path, PurePosixPath
 import pytest
 from click.testing import CliRunner
 from conftest import require_tool
+from tinyspec import tiny_spec
 
 from specgen import repofile
 from specgen.cli import main
 from specgen.errors import SpecgenError
 
-SPEC = """Name:           {name}
-Version:        1
-Release:        1
-Summary:        test package {name}
-License:        MIT
-BuildArch:      noarch
-
-%description
-test package {name}
-
-%install
-mkdir -p %{{buildroot}}/usr/share/{name}
-echo {name} > %{{buildroot}}/usr/share/{name}/file
-
-%files
-/usr/share/{name}/file
-"""
 UID = "specgen test <t@example.invalid>"
 
 
@@ -49,7 +33,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     top = tmp_path_factory.mktemp("rpmbuild")
     for name in ("aaa", "bbb"):
         spec = top / f"{name}.spec"
-        spec.write_text(SPEC.format(name=name))
+        spec.write_text(tiny_spec(name))
         subprocess.run(["rpmbuild", "-ba", "--define", f"_topdir {top}", str(spec)],
                        check=True, capture_output=True)  # fmt: skip
     return sorted(top.glob("RPMS/noarch/*.rpm")) + sorted(top.glob("SRPMS/*.rpm"))
