@@ -12,8 +12,10 @@ import hashlib
 import textwrap
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from specgen import speclang
+from specgen.pkgdata import fill
 
 VENDOR = "Microsoft Corporation"
 DISTRIBUTION = "Azure Linux"
@@ -164,6 +166,35 @@ def changelog_for(
     )
     escaped = tuple(b.replace("%", "%%") for b in body)
     return (ChangelogEntry(date=release_date, evr=evr, lines=escaped),)
+
+
+def header_fields(
+    name: str,
+    version: str,
+    data: dict[str, Any],
+    facts: dict[str, str],
+    release_date: datetime.date,
+    note: str,
+) -> dict[str, Any]:
+    """What every kind of spec takes from its data file's top level, checked: Summary, License,
+    URL, %description, BuildRequires, and the first changelog entry (with `note`)."""
+    where = data["_where"]
+    license = speclang.line(name, "License", data["license"])
+    return {
+        "name": name,
+        "version": version,
+        "summary": speclang.line(name, "Summary", data["summary"]),
+        "license": license,
+        "url": speclang.url(name, "URL", data["url"]),
+        "description": speclang.text(
+            name, "%description", fill(data["description"], facts, where)
+        ),
+        "changelog": changelog_for(release_date, license, [note], f"{version}-1"),
+        "build_requires": tuple(
+            speclang.dependency(name, "BuildRequires", fill(b, facts, where))
+            for b in data.get("build_requires", [])
+        ),
+    }
 
 
 def checked_subpackage(owner: str, sub: Subpackage) -> Subpackage:

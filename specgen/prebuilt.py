@@ -11,7 +11,7 @@ from typing import Any
 
 from specgen import speclang
 from specgen.context import BuildContext
-from specgen.package import PackageSpec, Source, Subpackage, changelog_for, checked_subpackage
+from specgen.package import PackageSpec, Source, Subpackage, checked_subpackage, header_fields
 from specgen.pins import PinBook
 from specgen.pkgdata import fill, fill_all
 
@@ -97,28 +97,12 @@ def build_prebuilt(data: dict[str, Any], ctx: BuildContext) -> PackageSpec:
         speclang.path(name, "drop", fill(d["path"], facts, where)) for d in data.get("drop", [])
     ]
     commands = data.get("commands", [])
-    summary = speclang.line(name, "Summary", data["summary"])
-    license = speclang.line(name, "License", data["license"])
+    note = f"Repackaged from NVIDIA's prebuilt archives for Triton {release.name}."
     return PackageSpec(
-        name=name,
-        version=version,
-        summary=summary,
-        license=license,
-        url=speclang.url(name, "URL", data["url"]),
-        description=speclang.text(name, "%description", fill(data["description"], facts, where)),
+        **header_fields(name, version, data, facts, release.date, note),
         template="prebuilt.spec.j2",
         sources=sources,
         subpackages=tuple(subpackages),
-        changelog=changelog_for(
-            release.date,
-            license,
-            [f"Repackaged from NVIDIA's prebuilt archives for Triton {release.name}."],
-            f"{version}-1",
-        ),
-        build_requires=tuple(
-            speclang.dependency(name, "BuildRequires", fill(b, facts, where))
-            for b in data.get("build_requires", [])
-        ),
         exclusive_arch=archs,
         sections={
             "requires_exclude": "|".join(e.replace("\\", "\\\\") for e in excludes),

@@ -17,9 +17,9 @@ from specgen.package import (
     PackageSpec,
     Source,
     Subpackage,
-    changelog_for,
     checked_subpackage,
     comment_lines,
+    header_fields,
     local_source,
 )
 from specgen.pins import KnownPin
@@ -104,29 +104,14 @@ def build_source(data: dict[str, Any], ctx: BuildContext) -> PackageSpec:
     }  # fmt: skip
     core = ctx.recipe.cmake.core.options if ctx.recipe.cmake and ctx.recipe.cmake.core else {}
     switches = recipe_switches(name, data, core, set())
-    license = speclang.line(name, "License", data["license"])
     local_files = [local_source(n, f) for n, f in enumerate(data.get("local_files", []), 1)]
     srcdir = data.get("cmake", {}).get("srcdir")
+    note = f"Built from source for Triton {ctx.release.name}."
     return PackageSpec(
-        name=name,
-        version=version,
-        summary=speclang.line(name, "Summary", data["summary"]),
-        license=license,
-        url=speclang.url(name, "URL", data["url"]),
-        description=speclang.text(name, "%description", fill(data["description"], facts, where)),
+        **header_fields(name, version, data, facts, ctx.release.date, note),
         template="source.spec.j2",
         sources=(source, *local_files),
         subpackages=tuple(subpackages),
-        changelog=changelog_for(
-            ctx.release.date,
-            license,
-            [f"Built from source for Triton {ctx.release.name}."],
-            f"{version}-1",
-        ),
-        build_requires=tuple(
-            speclang.dependency(name, "BuildRequires", fill(b, facts, where))
-            for b in data.get("build_requires", [])
-        ),
         bconds=tuple((s.name, s.on) for s in switches),
         sections={
             "bcond_notes": {s.name: comment_lines(s.why) for s in switches},

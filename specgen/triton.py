@@ -20,9 +20,9 @@ from specgen.package import (
     PackageSpec,
     Source,
     Subpackage,
-    changelog_for,
     checked_subpackage,
     comment_lines,
+    header_fields,
     local_source,
 )
 from specgen.pkgdata import fill, fill_all
@@ -322,26 +322,14 @@ class _TritonBuilder:
         self.subpackages[0] = Subpackage(**{**self.subpackages[0].__dict__, "requires": requires})
         name = self.name
         local = [local_source(n, f) for n, f in enumerate(LOCAL_FILES, FIRST_LOCAL_SOURCE)]
-        license = speclang.line(name, "License", self.data["license"])
+        release = self.ctx.release
+        note = f"Built from the Triton {release.name} sources with no network access."
+        header = header_fields(name, self.version, self.data, self.facts, release.date, note)
         return PackageSpec(
-            name=name,
-            version=self.version,
-            summary=speclang.line(name, "Summary", self.data["summary"]),
-            license=license,
-            url=speclang.url(name, "URL", self.data["url"]),
-            description=speclang.text(
-                name, "%description", fill(self.data["description"], self.facts, self.where)
-            ),
+            **{**header, "build_requires": tuple(self._dependency(b) for b in build)},
             template="tritonserver.spec.j2",
             sources=(*self.sources, *local),
             subpackages=tuple(checked_subpackage(name, s) for s in self.subpackages),
-            changelog=changelog_for(
-                self.ctx.release.date,
-                license,
-                [f"Built from the Triton {self.ctx.release.name} sources with no network access."],
-                f"{self.version}-1",
-            ),
-            build_requires=tuple(self._dependency(b) for b in build),
             conditional_build_requires=tuple(
                 (cond, tuple(self._dependency(d) for d in self._fill(deps)))
                 for cond, deps in self.conditional.items()
