@@ -13,7 +13,8 @@ import argparse
 import statistics
 import time
 
-from specgen.mapping import load_table, resolve
+from specgen.mapping import resolve
+from specgen.mappingtable import load_table
 from specgen.snapshot import default_path, load_snapshot
 
 

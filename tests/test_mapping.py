@@ -20,13 +20,13 @@ from specgen.mapping import (
     KINDS,
     check_names,
     exit_code,
-    load_table,
     match_download,
     match_pip,
     render_text,
     resolve,
     resolve_apt,
 )
+from specgen.mappingtable import load_table
 from specgen.pkgindex import PackageIndex, PackageInfo
 from specgen.recipe import AptPackage, Origin
 from specgen.rpmver import EVR, DebianPin, pin_to_constraint, rpmvercmp, satisfies
