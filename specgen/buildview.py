@@ -13,7 +13,7 @@ from specgen.build import Result
 from specgen.scheduler import Event
 
 _STYLE = {"built": "green", "unchanged": "cyan", "failed": "red", "blocked": "yellow",
-          "skipped": "yellow", "building": "bold", "waiting": "dim"}  # fmt: skip
+          "skipped": "yellow", "working": "bold", "waiting": "dim"}  # fmt: skip
 
 
 class BuildView:
@@ -38,7 +38,7 @@ class BuildView:
 
     def on_event(self, event: Event) -> None:
         if event.kind == "started":
-            self.status[event.node] = "building"
+            self.status[event.node] = "working"  # checking, or building if out of date
             self.started[event.node] = time.monotonic()
         else:
             self.status[event.node] = event.status.value if event.status else "failed"
@@ -55,7 +55,7 @@ class BuildView:
         table.add_column("time", justify="right")
         now = time.monotonic()
         for name, status in self.status.items():
-            elapsed = f"{now - self.started[name]:.0f} s" if status == "building" else ""
+            elapsed = f"{now - self.started[name]:.0f} s" if status == "working" else ""
             table.add_row(name, f"[{_STYLE[status]}]{status}[/]", elapsed)
         return table
 
@@ -64,7 +64,11 @@ class BuildView:
         for column in ("package", "status", "time", "size", "RPMs"):
             table.add_column(column, justify="right" if column in ("time", "size") else "left")
         for r in results.values():
-            size = f"{r.size / 1e6:.1f} MB" if r.size else ""
+            size = _size(r.size) if r.size else ""
             table.add_row(r.name, f"[{_STYLE.get(r.status.value, '')}]{r.status.value}[/]",
                           f"{r.seconds:.1f} s", size, str(len(r.rpms)))  # fmt: skip
         Console().print(table)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"

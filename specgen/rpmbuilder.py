@@ -9,6 +9,7 @@ macro file so files land where Azure Linux puts them. The network is cut for the
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class Backend:
             cmd = ["unshare", "-n", *cmd]
         job.log.parent.mkdir(parents=True, exist_ok=True)
         with job.log.open("a", encoding="utf-8") as log:
-            log.write("$ " + " ".join(cmd) + "\n")
+            log.write("$ " + shlex.join(cmd) + "\n")  # quoted: the line can be re-run
             log.flush()
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
         if proc.returncode != 0:
