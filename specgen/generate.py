@@ -26,7 +26,7 @@ from specgen.knowledge import BUILD, RUN
 from specgen.lock import LockedSource, SourceLock, write_lock
 from specgen.package import PackageSpec
 from specgen.pins import PinBook
-from specgen.pkgdata import load_package_data
+from specgen.pkgdata import has_package_data, load_package_data
 from specgen.prebuilt import build_prebuilt
 from specgen.recipe import Recipe
 from specgen.release import Release
@@ -102,10 +102,10 @@ def generate(
 
 
 def _package(name: str, ctx: BuildContext) -> PackageSpec | None:
-    try:
-        data = load_package_data(name)
-    except SpecgenError:
+    """The package's spec, or None when specgen has no data for it (a broken file is an error)."""
+    if not has_package_data(name):
         return None
+    data = load_package_data(name)
     builder = _BUILDERS.get(data.get("kind", ""))
     if builder is None:
         raise SpecgenError(f"{data['_where']}: unknown kind {data.get('kind')!r}")

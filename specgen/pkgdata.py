@@ -40,6 +40,11 @@ def fill_all(value: Any, facts: dict[str, str], where: str) -> Any:
     return value
 
 
+def has_package_data(name: str) -> bool:
+    """Whether specgen carries `specgen/data/packages/<name>.toml`."""
+    return resources.files("specgen.data").joinpath("packages", f"{name}.toml").is_file()
+
+
 def load_package_data(name: str) -> dict[str, Any]:
     """The raw data of `specgen/data/packages/<name>.toml`."""
     where = f"specgen/data/packages/{name}.toml"

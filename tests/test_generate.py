@@ -382,3 +382,17 @@ def test_fact_override_packages_another_cudnn(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "not a version" in bad.output
     unknown = CliRunner().invoke(main, ["generate", "--fact", "glibc=2.38", "-o", str(out)])
     assert unknown.exit_code == 2 and "not a release fact" in unknown.output
+
+
+def test_a_broken_package_data_file_is_an_error_not_a_missing_spec(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from specgen import generate as generate_module
+    from specgen.errors import InputError
+
+    def broken(name: str) -> dict:
+        raise InputError(f"specgen/data/packages/{name}.toml", "Invalid value (at line 3)")
+
+    monkeypatch.setattr(generate_module, "load_package_data", broken)
+    with pytest.raises(InputError, match=r"cudnn\.toml: Invalid value"):
+        generate(default_recipe(), load_release("25.03"))
