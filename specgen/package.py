@@ -67,9 +67,7 @@ class Subpackage:
     doc_files: tuple[str, ...] = ()
     config_files: tuple[str, ...] = ()
     directories: tuple[str, ...] = ()
-    noarch: bool = False
     bcond: str | None = None
-    scriptlets: tuple[tuple[str, str], ...] = ()
     absent: bool = False  # main package only: the spec builds subpackages alone (header-only)
 
     def header(self, main: str) -> str:
@@ -113,10 +111,8 @@ class PackageSpec:
     build_requires: tuple[str, ...] = ()
     # BuildRequires under an %if (`%{with gpu}` -> names): in the graph whatever the switch says
     conditional_build_requires: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    globals: tuple[tuple[str, str], ...] = ()
     bconds: tuple[tuple[str, bool], ...] = ()
     exclusive_arch: tuple[str, ...] = ()
-    unpinned_note: tuple[str, ...] = ()
     sections: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -210,9 +206,7 @@ def checked_subpackage(owner: str, sub: Subpackage) -> Subpackage:
         doc_files=tuple(_relative(owner, f) for f in sub.doc_files),
         config_files=tuple(speclang.path(owner, "%config", c) for c in sub.config_files),
         directories=tuple(speclang.path(owner, f"{sub.name} %dir", f) for f in sub.directories),
-        noarch=sub.noarch,
         bcond=speclang.name(owner, "bcond", sub.bcond) if sub.bcond else None,
-        scriptlets=sub.scriptlets,
         absent=sub.absent,
     )
 

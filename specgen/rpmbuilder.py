@@ -12,7 +12,7 @@ import os
 import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from specgen.errors import SpecgenError
@@ -42,7 +42,6 @@ class Backend:
     isolate_network: bool = True
     mock_config: Path | None = None
     local_repo: Path | None = None
-    extra: tuple[str, ...] = field(default_factory=tuple)
 
     def build(self, job: BuildJob) -> list[Path]:
         """Build the job; its binary and source RPMs. Raises SpecgenError naming the log."""
@@ -77,7 +76,7 @@ class Backend:
             cmd += switch.split(" ", 1)
         if self.nodeps:
             cmd.append("--nodeps")
-        return [*cmd, *self.extra, str(job.spec)]
+        return [*cmd, str(job.spec)]
 
     def _mock(self, job: BuildJob, srpm: Path, result: Path) -> list[str]:
         if self.mock_config is None:
