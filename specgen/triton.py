@@ -188,7 +188,7 @@ class _TritonBuilder:
         self.repos: list[Repo] = []
         self.projects: list[Project] = []
         self.prep = [
-            Prep(comment_lines(p["why"]), fill(p["run"], facts, self.where).strip("\n"))
+            Prep(comment_lines(p["why"]), fill(p["run"], self.facts, self.where).strip("\n"))
             for p in data["prep"]
         ]
         self.subpackages = [self._subpackage(raw) for raw in data["package"]]
