@@ -128,4 +128,6 @@ def _is_azure_linux() -> bool:
         text = Path("/etc/os-release").read_text()
     except OSError:
         return False
-    return 'ID=azurelinux' in text or 'ID="azurelinux"' in text
+    from specgen.doctor import os_fields
+
+    return os_fields(text).get("ID") == "azurelinux"

@@ -98,7 +98,8 @@ def _gb(n: int) -> str:
     return f"{n / GB:.1f} GB"
 
 
-def _os_fields(text: str) -> dict[str, str]:
+def os_fields(text: str) -> dict[str, str]:
+    """KEY=value pairs of an os-release file, quotes removed."""
     fields = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
@@ -109,7 +110,7 @@ def _os_fields(text: str) -> dict[str, str]:
 
 def package_manager(host: Host) -> str | None:
     """tdnf, dnf or apt-get from os-release's ID (or ID_LIKE), for the fixes."""
-    fields = _os_fields(host.os_release or "")
+    fields = os_fields(host.os_release or "")
     for family in [fields.get("ID", ""), *fields.get("ID_LIKE", "").split()]:
         if family in _FAMILIES:
             return _FAMILIES[family]
@@ -124,7 +125,7 @@ def check_os(host: Host) -> Finding:
             "no /etc/os-release: unknown distribution",
             "build on Azure Linux 3.0, the distribution the specs target",
         )
-    fields = _os_fields(host.os_release)
+    fields = os_fields(host.os_release)
     name = fields.get("PRETTY_NAME") or fields.get("NAME") or fields.get("ID", "unknown")
     if fields.get("ID") == "azurelinux" and fields.get("VERSION_ID", "").startswith("3."):
         return Finding("os", OK, f"{name}: the target distribution")
