@@ -44,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from nvidia_fakes import CUDNN_VERSION  # noqa: E402
+from nvidia_fakes import CUDNN_VERSION, pin_in_lock  # noqa: E402
 
 SPECGEN = Path(sys.executable).with_name("specgen")
 ARCH = "x86_64"
@@ -152,20 +152,9 @@ def make_archive(work: Path, downloads: Path, size: int) -> Path:
 
 def pin(root: Path, archive: Path) -> Path:
     """Generate the specs with the archive pinned in a scratch lock; the specs folder."""
-    from specgen.filehash import file_facts
-    from specgen.lock import read_lock, write_lock
-
     specs = root / "specs"
     subprocess.run([str(SPECGEN), "generate", "-o", str(specs)], check=True, capture_output=True)
-    lock_path = root / "sources" / "sources.lock.json"
-    lock = read_lock(lock_path)
-    size, sha = file_facts(archive)
-    sources = tuple(
-        dataclasses.replace(s, size=size, sha256=sha, pinned_by="bench")
-        if s.file == archive.name else s
-        for s in lock.sources
-    )  # fmt: skip
-    write_lock(lock_path, dataclasses.replace(lock, sources=sources))
+    pin_in_lock(root / "sources" / "sources.lock.json", [archive], "bench")
     subprocess.run([str(SPECGEN), "generate", "-o", str(specs)], check=True, capture_output=True)
     return specs
 

@@ -7,6 +7,7 @@ library and ask it.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import tarfile
@@ -121,3 +122,20 @@ def tensorrt_archive(work: Path, downloads: Path, pyver: str, arch: str = "x86_6
     out = downloads / f"TensorRT-{TRT_VERSION}.Linux.{arch}-gnu.cuda-12.8.tar.gz"
     _tar(top, out, "w:gz")
     return out
+
+
+def pin_in_lock(lock_path: Path, files: list[Path], pinned_by: str) -> int:
+    """Pin these files (by name) in a source lock with their own size and sha256: the lock's pins
+    win over the manifests, so a regeneration puts them into the specs. The number pinned."""
+    from specgen.filehash import file_facts
+    from specgen.lock import read_lock, write_lock
+
+    lock = read_lock(lock_path)
+    facts = {p.name: file_facts(p) for p in files}
+    sources = tuple(
+        dataclasses.replace(s, size=facts[s.file][0], sha256=facts[s.file][1], pinned_by=pinned_by)
+        if s.file in facts else s
+        for s in lock.sources
+    )  # fmt: skip
+    write_lock(lock_path, dataclasses.replace(lock, sources=sources))
+    return sum(s.file in facts for s in lock.sources)

@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import require_tool
-from nvidia_fakes import cudnn_archive, tensorrt_archive
+from nvidia_fakes import cudnn_archive, pin_in_lock, tensorrt_archive
 
 from specgen.cli import main
-from specgen.filehash import file_facts
-from specgen.lock import read_lock, write_lock
 
 PYTHON = "/usr/bin/python3"  # %{python3} of specgen's Azure Linux macro file
 
@@ -70,15 +68,7 @@ def nvidia(tmp_path_factory: pytest.TempPathFactory) -> Env:
     specs = root / "specs"
     assert invoke("generate", "-o", str(specs))[0] == 0
     # Pin the fakes at NVIDIA's URLs: the lock's pins win, so the specs' signatures follow.
-    lock_path = root / "sources" / "sources.lock.json"
-    lock = read_lock(lock_path)
-    facts = {p.name: file_facts(p) for p in fakes}
-    sources = tuple(
-        dataclasses.replace(s, size=facts[s.file][0], sha256=facts[s.file][1], pinned_by="test")
-        if s.file in facts else s
-        for s in lock.sources
-    )  # fmt: skip
-    write_lock(lock_path, dataclasses.replace(lock, sources=sources))
+    assert pin_in_lock(root / "sources" / "sources.lock.json", fakes, "test") == 2
     assert invoke("generate", "-o", str(specs))[0] == 0
     env = Env(root, specs, root / "repo", root / "work", downloads)
     code, out = env.build("--only", "cudnn", "--only", "tensorrt", "-j", "2")

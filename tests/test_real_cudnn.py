@@ -35,10 +35,10 @@ from cudnn_repack import (
     repack,
     wheel_cache,
 )
+from nvidia_fakes import pin_in_lock
 
 from specgen.cli import main
 from specgen.filehash import file_facts
-from specgen.lock import read_lock, write_lock
 
 pytestmark = pytest.mark.slow
 
@@ -90,15 +90,7 @@ def _pin(specs: Path, archive: Path) -> None:
     """Generate, pin the repacked archive in place of NVIDIA's, generate again (the pin wins)."""
     assert _invoke("generate", "-o", str(specs))[0] == 0
     lock_path = specs.parent / "sources" / "sources.lock.json"
-    lock = read_lock(lock_path)
-    size, sha256 = file_facts(archive)
-    assert sum(s.file == archive.name for s in lock.sources) == 1, "no cudnn x86_64 entry"
-    sources = tuple(
-        dataclasses.replace(s, size=size, sha256=sha256, pinned_by="test_real_cudnn")
-        if s.file == archive.name else s
-        for s in lock.sources
-    )  # fmt: skip
-    write_lock(lock_path, dataclasses.replace(lock, sources=sources))
+    assert pin_in_lock(lock_path, [archive], "test_real_cudnn") == 1, "no cudnn x86_64 entry"
     assert _invoke("generate", "-o", str(specs))[0] == 0
 
 
