@@ -14,11 +14,10 @@ from specgen.context import BuildContext
 from specgen.package import PackageSpec, Source, Subpackage, checked_subpackage, header_fields
 from specgen.pins import PinBook
 from specgen.pkgdata import fill, fill_all
+from specgen.redist import RPM_ARCH_TO_PLATFORM
 
-ARCH_FACTS = {
-    "x86_64": {"platform": "linux-x86_64", "arch": "x86_64"},
-    "aarch64": {"platform": "linux-sbsa", "arch": "aarch64"},
-}
+# Per RPM arch: NVIDIA's platform name (as its redist manifests say) and the arch itself.
+ARCH_FACTS = {arch: {"platform": p, "arch": arch} for arch, p in RPM_ARCH_TO_PLATFORM.items()}
 _REGEX = re.compile(r"[A-Za-z0-9_.\\^$*()|+-]+")
 _GLOB = re.compile(r"[A-Za-z0-9_.*/-]+")
 
