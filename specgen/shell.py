@@ -53,6 +53,8 @@ class Pipeline:
 class _Scope:
     variables: dict[str, str]
     facts: Mapping[str, str]
+    path: str
+    line_at: Callable[[int], int]
     out: list[Pipeline] = field(default_factory=list)
 
 
@@ -92,7 +94,7 @@ def parse_shell(
         node, message = _first_error(tree.root_node)
         raise InputError(path, message, line_at(node.start_byte))
     known = {k: v for k, v in (variables or {}).items() if v is not None}
-    scope = _Scope(variables=known, facts=facts or {})
+    scope = _Scope(variables=known, facts=facts or {}, path=path, line_at=line_at)
     _walk(tree.root_node, source, scope, in_substitution=False)
     return scope.out
 
@@ -427,22 +429,26 @@ def _parameter(node: Node, src: bytes, scope: _Scope) -> str:
             name, arg = inner[:pos], inner[pos + len(op) :]
             value = scope.variables.get(name)
             if op in (":-", ":="):
-                return value if value else _unquote_simple(arg, scope)
+                return value if value else _unquote_simple(arg, node, scope)
             if op in ("-", "="):
-                return value if value is not None else _unquote_simple(arg, scope)
+                return value if value is not None else _unquote_simple(arg, node, scope)
             if value is None:
                 return raw
-            return _unquote_simple(arg, scope) if value else ""
+            return _unquote_simple(arg, node, scope) if value else ""
     if name.replace("_", "a").isalnum() and name in scope.variables:
         return scope.variables[name]
     return raw
 
 
-def _unquote_simple(text: str, scope: _Scope) -> str:
-    """A default inside `${X:-...}`: parse it as a word of its own."""
+def _unquote_simple(text: str, node: Node, scope: _Scope) -> str:
+    """A default inside `${X:-...}`: parse it as a word of its own. Its errors name the file
+    and the line of the parameter `node`, as any other error in the RUN line would."""
     if not text:
         return ""
-    values = parse_shell(f"echo {text}", "<default>", lambda _o: 1, scope.variables, scope.facts)
+    line = scope.line_at(node.start_byte)
+    values = parse_shell(
+        f"echo {text}", scope.path, lambda _o: line, scope.variables, scope.facts
+    )
     if values and values[0].commands and len(values[0].commands[0].argv) > 1:
         return " ".join(values[0].commands[0].argv[1:])
     return text

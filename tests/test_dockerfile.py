@@ -100,3 +100,12 @@ def test_curl_output_forms(tmp_path: Path) -> None:
         ("https://h.invalid/dir/b.zip", "b.zip", None),
         ("https://h.invalid/key", None, "gpg"),
     ]
+
+
+def test_error_inside_a_default_in_a_dockerfile_run_names_the_dockerfile(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM scratch\nRUN true \\\n    && echo ${X:-`}\n")
+    with pytest.raises(InputError) as err:
+        load_recipe([path])
+    message = str(err.value)
+    assert message.startswith(f"{path}:3: ") and "<default>" not in message

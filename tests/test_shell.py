@@ -90,3 +90,12 @@ def test_syntax_error_names_the_line() -> None:
     with pytest.raises(InputError) as err:
         parse_shell(text, "s.sh", line_locator(text))
     assert "s.sh:2:" in str(err.value) or "s.sh:1:" in str(err.value)
+
+
+def test_error_inside_a_parameter_default_names_the_file_and_its_line() -> None:
+    # Found by the fuzz test: a backtick left open in `${a=...}` was reported at `<default>:1`.
+    text = "echo ok\necho ${a=`}\n"
+    with pytest.raises(InputError) as err:
+        parse_shell(text, "Dockerfile", line_locator(text))
+    assert str(err.value).startswith("Dockerfile:2: ")
+
