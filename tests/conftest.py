@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    MultiplexedDatabase,
+    ReadOnlyDatabase,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+HYPOTHESIS_DB = Path(__file__).resolve().parent / "hypothesis-db"
+
+# The fuzz tests replay the examples saved in tests/hypothesis-db first, and never delete them.
+# In CI (CI=true) they then search from a fixed seed (tests/fuzzing.py), so a red CI is never a
+# new random find; locally they search at random and save new failing examples under
+# .hypothesis/, from where a fix's commit copies them into tests/hypothesis-db (see its README).
+_SAVED = ReadOnlyDatabase(DirectoryBasedExampleDatabase(HYPOTHESIS_DB))
+settings.register_profile("ci", database=_SAVED, print_blob=True)
+settings.register_profile(
+    "dev",
+    database=MultiplexedDatabase(_SAVED, DirectoryBasedExampleDatabase(".hypothesis/examples")),
+    print_blob=True,
+)
+settings.load_profile(
+    os.environ.get("SPECGEN_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from fuzzing import fixed_seed_in_ci
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from specgen.dryrun import load_recipe
@@ -28,6 +29,7 @@ def _parse_bytes(tmp: Path, data: bytes) -> None:
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@fixed_seed_in_ci
 @given(data=st.binary(max_size=400))
 def test_random_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
     _parse_bytes(tmp_path, data)
@@ -36,6 +38,7 @@ def test_random_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@fixed_seed_in_ci
 @given(
     cuts=st.lists(st.tuples(st.integers(0, len(SEED)), st.integers(0, 8)), max_size=4),
     inserts=st.lists(
@@ -43,6 +46,9 @@ def test_random_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
         max_size=4,
     ),
 )
+# Found at random once: `{a=`` ` `` after the `$` of `${TOOL_VERSION}` leaves a backtick open
+# inside a parameter default; its error named `<default>:1` instead of the Dockerfile.
+@example(cuts=[], inserts=[(SEED.index(b"${TOOL_VERSION}") + 1, list(b"{a=`"))])
 def test_mutated_dockerfiles_never_crash(tmp_path: Path, cuts: list, inserts: list) -> None:
     data = bytearray(SEED)
     for position, length in cuts:
