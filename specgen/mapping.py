@@ -190,7 +190,25 @@ def _from_entry(
         pin=pin,
         reason=entry.why,
     )
-    return _with_version(res, entry.pin, entry.minimum, look)
+    return _or_update(_with_version(res, entry.pin, entry.minimum, look), entry)
+
+
+def _or_update(res: Resolution, entry: Entry) -> Resolution:
+    """An entry with `update_spec` turns "the index's package is too old" into that spec: specgen
+    writes a newer build of the package instead of leaving the name unmapped."""
+    if res.ok or not entry.update_spec or res.found is None or not res.constraint:
+        return res
+    _, op, evr = split_constraint(res.constraint)
+    if op not in (">=", ">", "="):
+        return res
+    return replace(
+        res,
+        kind="spec",
+        spec=entry.update_spec,
+        constraint=f"{entry.update_spec} {op} {evr}",
+        suggestions=(),
+        reason=f"{res.reason}: specgen writes {entry.update_spec} {evr}",
+    )
 
 
 def _with_version(res: Resolution, policy: str, minimum: str | None, look: _Lookup) -> Resolution:
@@ -455,13 +473,15 @@ def match_pip(
         if entry.pin == "minimum" and op in ("==", "===", "~="):
             op, version = ">=", version.removesuffix(".*")
         if have is not None and not _pip_ok(have.version, op, version):
-            return Resolution(
+            too_old = Resolution(
                 name=requirement,
                 kind="unmapped",
                 found=res.found,
+                constraint=f"{res.packages[0]} {'=' if op == '==' else op} {version}",
                 reason=f"needs {key}{op}{version}, but the index has {res.packages[0]} {res.found}",
                 suggestions=res.packages[:1],
             )
+            return _or_update(too_old, entry)
         if op in (">=", "<=", ">", "<", "==") and not version.endswith(".*"):
             constraints.append(f"{res.packages[0]} {'=' if op == '==' else op} {version}")
     if len(constraints) > 1:  # an RPM rich dependency: all must hold

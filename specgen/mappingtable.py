@@ -29,6 +29,7 @@ class Entry:
     why: str = ""
     pin: str = "auto"
     minimum: str | None = None
+    update_spec: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def default_table_path() -> Path:
     return Path(str(resources.files("specgen") / "data" / TABLE_NAME))
 
 
-_ENTRY_KEYS = {"packages", "capability", "spec", "not_needed", "why", "pin", "minimum"}
+_ENTRY_KEYS = {
+    "packages", "capability", "spec", "not_needed", "why", "pin", "minimum", "update_spec",
+}  # fmt: skip
 
 
 def _entry(path: Path, section: str, name: str, raw: Any) -> Entry:
@@ -84,6 +87,8 @@ def _entry(path: Path, section: str, name: str, raw: Any) -> Entry:
     unknown = set(raw) - _ENTRY_KEYS
     if unknown:
         raise InputError(path, f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    if raw.get("update_spec") and not raw.get("packages"):
+        raise InputError(path, f"{where}: update_spec replaces packages too old: name them")
     targets = [k for k in ("packages", "spec", "not_needed") if raw.get(k)]
     if not targets and not raw.get("capability"):
         raise InputError(path, f"{where} needs packages, capability, spec or not_needed")
@@ -104,6 +109,7 @@ def _entry(path: Path, section: str, name: str, raw: Any) -> Entry:
         why=raw.get("why", ""),
         pin=pin,
         minimum=raw.get("minimum"),
+        update_spec=raw.get("update_spec"),
     )
 
 

@@ -130,6 +130,9 @@ def test_bad_table_entries_are_input_errors(tmp_path: Path) -> None:
     path.write_text('[apt."x"]\npackages = ["a"]\npackage = ["typo"]\n')
     with pytest.raises(InputError, match="unknown keys package"):
         load_table(path)
+    path.write_text('[pip."x"]\nupdate_spec = "x"\nwhy = "no packages to update"\n')
+    with pytest.raises(InputError, match="update_spec replaces packages"):
+        load_table(path)
 
 
 def test_snapshot_says_it_is_an_offline_snapshot(snapshot) -> None:
@@ -252,6 +255,16 @@ def test_resolutions_of_the_default_release(snapshot, table) -> None:
     for name in ("docker.io", "software-properties-common", "docker-buildx-plugin"):
         res = r(name)
         assert res.kind == "not_needed" and res.reason and res.packages == ()
+
+
+def test_cuda_13_era_names(snapshot, table) -> None:
+    """DCGM 4's split packages stand for the dcgm spec (epoch kept, Debian revision dropped);
+    NVSHMEM, which Azure Linux lacks, for a spec of its own."""
+    for part in ("core", "dev"):
+        res = resolve(f"datacenter-gpu-manager-4-{part}", "1:4.4.0-1", snapshot, table)
+        assert (res.kind, res.spec, res.constraint) == ("spec", "dcgm", "dcgm = 1:4.4.0")
+    nvshmem = resolve("libnvshmem3-cuda-13", None, snapshot, table)
+    assert (nvshmem.kind, nvshmem.spec, nvshmem.packages) == ("spec", "nvshmem", ())
 
 
 def test_a_pin_the_index_cannot_satisfy_is_unmapped(snapshot, table) -> None:
@@ -416,7 +429,14 @@ def test_kitware_cmake_download_and_pip_cmake(snapshot) -> None:
     pinned = match_pip("cmake==3.28.3", snapshot)
     assert pinned is not None and pinned.constraint == "cmake >= 3.28.3"
     assert match_pip("cmake>=3.18,<4", snapshot).constraint == "(cmake >= 3.18 with cmake < 4)"
-    assert match_pip("cmake==3.31.*", snapshot).kind == "unmapped"
+    # Newer than Azure Linux's 3.30.3: the table's update_spec says specgen builds cmake itself.
+    newer = match_pip("cmake==3.31.*", snapshot)
+    assert (newer.kind, newer.spec, newer.constraint) == ("spec", "cmake", "cmake >= 3.31")
+    r25_10 = match_pip("cmake==4.0.3", snapshot)
+    assert (r25_10.kind, r25_10.constraint) == ("spec", "cmake >= 4.0.3")
+    assert r25_10.found == "3.30.3-13.azl3"
+    assert "3.30.3" in r25_10.reason and r25_10.requires == ("cmake >= 4.0.3",)
+    # An upper bound the index misses is not something a newer build fixes.
     assert match_pip("cmake<3.20", snapshot).kind == "unmapped"
     assert match_pip("numpy<2", snapshot).packages == ("python3-numpy",)
     assert match_pip("numpy>=2", snapshot).kind == "unmapped"
