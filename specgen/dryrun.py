@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -151,12 +152,17 @@ def _version(images: dict[str, Image], cmake: CMakeBuild | None, arg: str) -> st
 
 
 def _container_version(images: dict[str, Image], cmake: CMakeBuild | None) -> str | None:
-    """TRITON_CONTAINER_VERSION, else a component's TRITON_BUILD_CONTAINER_VERSION."""
+    """TRITON_CONTAINER_VERSION, else the release branch the repositories are tagged with
+    (`r26.06`), else a component's TRITON_BUILD_CONTAINER_VERSION: the last is the *upstream*
+    container a backend builds on, which can be the month before (r26.06 builds on 26.05)."""
     for image in images.values():
         value = image.args.get("TRITON_CONTAINER_VERSION")
         if value:
             return value
     if cmake is not None:
+        branch = re.fullmatch(r"r(\d\d\.\d\d)", cmake.repo_tags.get("core", ""))
+        if branch:
+            return branch.group(1)
         for component in cmake.components:
             value = component.options.get("TRITON_BUILD_CONTAINER_VERSION")
             if value:

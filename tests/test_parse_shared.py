@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,13 @@ def test_every_shared_variant_parses(dryrun_dir: Path) -> None:
     assert len(variants) >= 13
     for folder in variants:
         recipe = load_recipe([folder])
-        assert recipe.triton_version in ("2.47.0", "2.56.0"), folder
+        # COMMAND.txt records the TRITON_VERSION file of the server checkout build.py ran in.
+        command = (folder / "COMMAND.txt").read_text(encoding="utf-8")
+        expected = re.search(r"^TRITON_VERSION file: (\S+)$", command, re.M)
+        assert expected, folder
+        assert recipe.triton_version == expected.group(1), folder
+        branch = re.search(r"^release branch: r(\S+)$", command, re.M)
+        assert branch and recipe.container_version in (branch.group(1), None), folder
         assert recipe.cmake is not None and recipe.cmake.core is not None, folder
         assert recipe.cmake.backends(), folder
         if (folder / "Dockerfile").exists():
