@@ -22,6 +22,7 @@ from specgen.cudaprovider import cuda_provider
 from specgen.cudaredist import cuda_redist_packages
 from specgen.errors import SpecgenError
 from specgen.graph import build_graph, build_order, levels
+from specgen.imagedeps import specs_asked_for
 from specgen.knowledge import BUILD, RUN
 from specgen.lock import LockedSource, SourceLock, write_lock
 from specgen.package import PackageSpec
@@ -52,7 +53,9 @@ class Generation:
 
 def wanted_packages(recipe: Recipe) -> dict[str, dict[str, Any]]:
     """Spec names the recipe needs with their graph node: the graph's buildable nodes, with
-    backends, repository agents and caches folded into the core's spec."""
+    backends, repository agents and caches folded into the core's spec, then the specs the
+    mapping asks for that the graph does not know (a pinned build tool newer than Azure Linux's,
+    a runtime library), their version the pin's."""
     g = build_graph(recipe, include_external=False)
     wanted: dict[str, dict[str, Any]] = {}
     for node, attrs in sorted(g.nodes(data=True)):
@@ -60,6 +63,10 @@ def wanted_packages(recipe: Recipe) -> dict[str, dict[str, Any]]:
             wanted.setdefault("tritonserver", dict(g.nodes["tritonserver"]))
         else:
             wanted[node] = dict(attrs)
+    for name, version in specs_asked_for(recipe).items():
+        if name not in wanted:
+            node = {"kind": BUILD, "role": "package", "label": name, "version": version}
+            wanted[name] = {k: v for k, v in node.items() if v is not None}
     return wanted
 
 

@@ -45,7 +45,7 @@ def _source(
     speclang.url(owner, "Source0", url)
     file = spec_url.rsplit("#/", 1)[1] if "#/" in spec_url else url.rsplit("/", 1)[1]
     file = fill(file.replace("%{version}", "{version}").replace("%{name}", "{name}"), facts, where)
-    pin = ctx.pins.get(url) or _data_pin(owner, raw)
+    pin = ctx.pins.get(url) or _data_pin(owner, raw, facts["version"])
     source = Source(
         number=0, spec_url=spec_url, url=url, file=file,
         sha256=pin.sha256 if pin else None, size=pin.size if pin else None,
@@ -54,9 +54,10 @@ def _source(
     return source, speclang.name(owner, "top folder", top_dir)
 
 
-def _data_pin(owner: str, raw: dict[str, Any]) -> KnownPin | None:
-    """A sha256 the package data records for its Source (with where it was read)."""
-    sha = raw.get("sha256")
+def _data_pin(owner: str, raw: dict[str, Any], version: str) -> KnownPin | None:
+    """A sha256 the package data records for its Source (with where it was read): `sha256` for
+    a fixed version, `sha256_by_version` where the version follows the recipe."""
+    sha = raw.get("sha256") or raw.get("sha256_by_version", {}).get(version)
     if sha is None:
         return None
     if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):

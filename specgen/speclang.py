@@ -23,7 +23,8 @@ _CMAKE_VALUE = re.compile(r"[A-Za-z0-9_.:/+=,@-]*")
 _OWN_MACROS = re.compile(
     r"%\{(\??_isa|name|version|release|epoch|_libdir|_includedir|_bindir|_datadir|_docdir"
     r"|_unitdir|_sysusersdir|_sysconfdir|_localstatedir|_sharedstatedir|python3_sitearch"
-    r"|python3_sitelib|python3|_prefix|_libexecdir|_mandir|_builddir|buildsubdir|cuda_major|trt_major)\}"
+    r"|python3_sitelib|python3|_prefix|_libexecdir|_mandir|_builddir|buildsubdir|cuda_major|trt_major"
+    r"|_rpmmacrodir)\}"
 )
 # A value that follows a %bcond: `%{?with_gpu:ON}%{!?with_gpu:OFF}` (also 1/0).
 _BCOND_VALUE = re.compile(

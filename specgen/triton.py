@@ -15,7 +15,8 @@ from typing import Any
 from specgen import speclang
 from specgen.context import BuildContext
 from specgen.github import Archive, strip_fragment, triton_archive
-from specgen.mapping import Resolution, resolve_apt
+from specgen.imagedeps import image_resolutions
+from specgen.mapping import Resolution
 from specgen.package import (
     PackageSpec,
     Source,
@@ -126,8 +127,10 @@ def _mapped(
         if res.name.split("=")[0] in skip or res.kind in ("not_needed", "unmapped"):
             continue
         if res.kind == "spec":
-            if specs and res.spec in generated:
-                out.append(str(res.spec))
+            # A runtime need names the spec; a build need its pin, also where the spec is not
+            # written yet but Azure Linux has an older build of it (`found`): the truth.
+            if res.spec in generated or (res.found and not specs):
+                out.extend([str(res.spec)] if specs else res.requires)
             continue
         out.extend(res.requires)
     return out
@@ -151,15 +154,6 @@ def _source(ctx: BuildContext, number: int, archive: Archive, spec_url: str | No
         sha256=pin.sha256 if pin else None, size=pin.size if pin else None,
         pinned_by=pin.pinned_by if pin else None,
     )  # fmt: skip
-
-
-def _system_packages(ctx: BuildContext, roles: tuple[str, ...]) -> dict[str, list[Resolution]]:
-    """Each image's apt packages resolved against the shipped Azure Linux snapshot."""
-    from specgen.snapshot import load_snapshot
-
-    index = load_snapshot(arch=ctx.recipe.arch)
-    images = {role: ctx.recipe.images.get(role) for role in roles}
-    return {role: resolve_apt(image.apt, index) if image else [] for role, image in images.items()}
 
 
 class _TritonBuilder:
@@ -305,7 +299,7 @@ class _TritonBuilder:
 
     def dependencies(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(BuildRequires, main package Requires): data plus the mapped image packages."""
-        mapped = _system_packages(self.ctx, ("buildbase", "runtime"))
+        mapped = image_resolutions(self.ctx.recipe)
         build = _merge(
             _mapped(mapped["buildbase"], set(self.data["build"]["skip"]), self.generated, False),
             self._fill(self.data["build_requires"]),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import require_tool
+from conftest import REPO, require_tool
 
 from specgen import speclang
 from specgen.cli import main
@@ -111,6 +111,27 @@ def test_r24_06_generates_with_unpinned_sources(dryrun_dir: Path, tmp_path: Path
     # no manifest or pin for 24.06's versions: only libb64 (pinned in its own data) is known
     pinned = {s["file"] for s in lock["sources"] if s["sha256"] is not None}
     assert pinned == {"libb64-1.2.1.zip"}
+
+
+def test_r25_10_writes_the_newer_cmake_its_sources_need(dryrun_dir: Path, tmp_path: Path) -> None:
+    """r25.10 pip-installs cmake==4.0.3 (its CMakeLists need 3.31.8; Azure Linux has 3.30.3):
+    specgen writes a cmake 4.0.3 spec, pinned by its data, and tritonserver builds with it.
+    r25.03 (Kitware's cmake 3.28.3, which Azure Linux's satisfies) gets no cmake spec."""
+    out = tmp_path / "specs"
+    folder = dryrun_dir / "r25.10" / "container"
+    result = CliRunner().invoke(main, ["generate", "--from", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    cmake = _spec(out, "cmake")
+    assert "Version:        4.0.3\n" in cmake
+    assert "Source1:        macros.cmake\n" in cmake
+    assert "%{_rpmmacrodir}/macros.cmake\n" in cmake
+    sigs = json.loads((out / "cmake" / "cmake.signatures.json").read_text())["Signatures"]
+    assert sigs["cmake-4.0.3.tar.gz"].startswith("8d3537b7b773")
+    assert "%cmake " in (out / "cmake" / "macros.cmake").read_text()
+    assert "BuildRequires:  cmake >= 4.0.3\n" in _spec(out, "tritonserver")
+    order = json.loads((out / "build-order.json").read_text())["build_order"]
+    assert order.index("cmake") < order.index("tritonserver")
+    assert not (Path(REPO) / "specs" / "cmake").exists()
 
 
 @pytest.mark.parametrize(
