@@ -115,7 +115,7 @@ def doctor_command(
     Exit 1 when an error blocks the build; warnings (slower, CPU-only, or less checked builds)
     leave it 0.
     """
-    facts = load_release(release).with_facts(parse_fact_overrides(fact_overrides))
+    facts = load_release(release, parse_fact_overrides(fact_overrides))
     lock, why = _lock(Path(lock_path), facts.name)
     hosts = _hosts(lock)
     host = hostfacts.gather(

@@ -12,9 +12,13 @@ from specgen.errors import InputError
 @click.command("generate")
 @click.option(
     "--from", "paths", multiple=True, type=click.Path(path_type=Path),
-    help="build.py --dryrun output (folder or files); default: the embedded Triton 25.03.",
+    help="build.py --dryrun output (folder or files); default: the embedded recipe of --release.",
 )  # fmt: skip
-@click.option("--release", help="Release facts to use (YY.MM); default: the recipe's release.")
+@click.option(
+    "--release",
+    help="Release (YY.MM): its embedded recipe, or with --from the facts to use instead of the "
+    "dry-run's own release; default 25.03.",
+)  # fmt: skip
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), default=Path("specs"), show_default=True,
     help="Folder to (re)write: <name>/<name>.spec, signatures, build order, graph.",
@@ -26,7 +30,7 @@ from specgen.errors import InputError
 @click.option("--cuda-from-redist", is_flag=True, help="Generate CUDA component specs too.")
 @click.option(
     "--fact", "fact_overrides", multiple=True, metavar="NAME=VERSION",
-    help="Override a release fact, e.g. --fact cudnn=9.19.0.56 --fact cuda=13.0.2.",
+    help="Supply or override a release fact, e.g. --fact cudnn=9.19.0.56 --fact date=2026-11-20.",
 )  # fmt: skip
 @click.option(
     "--arch", type=click.Choice(["auto", "x86_64", "aarch64"]), default="auto",
@@ -45,11 +49,10 @@ def generate_command(
     from specgen.dryrun import load_or_default
     from specgen.generate import generate, write_generation
     from specgen.lock import read_lock
-    from specgen.release import load_release, parse_fact_overrides, release_for
+    from specgen.release import parse_fact_overrides, release_for
 
-    recipe = load_or_default(list(paths), None if arch == "auto" else arch)
-    facts = load_release(release) if release else release_for(recipe)
-    facts = facts.with_facts(parse_fact_overrides(fact_overrides))
+    recipe = load_or_default(list(paths), None if arch == "auto" else arch, release)
+    facts = release_for(recipe, release, parse_fact_overrides(fact_overrides))
     lock_path = lock_path or output.parent / "sources" / "sources.lock.json"
     lock = None
     if lock_path.exists():

@@ -6,12 +6,11 @@ reader that knows its format. Versions come from the Dockerfiles' ARGs, else fro
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
-from importlib import resources
 from pathlib import Path
 
+from specgen.embed import embedded_recipe
 from specgen.errors import InputError
 from specgen.recipe import CMakeBuild, Image, Recipe
 
@@ -80,15 +79,19 @@ def load_recipe(paths: list[Path], arch: str | None = None) -> Recipe:
     )
 
 
-def load_or_default(paths: list[Path], arch: str | None = None) -> Recipe:
-    """The recipe of the given dry-run paths, or the embedded default release when none."""
-    return load_recipe(paths, arch) if paths else default_recipe()
+def load_or_default(
+    paths: list[Path], arch: str | None = None, release: str | None = None
+) -> Recipe:
+    """The recipe of the given dry-run paths, or when none the embedded recipe of `release`
+    (default: the default release)."""
+    if paths:
+        return load_recipe(paths, arch)
+    return embedded_recipe(release or DEFAULT_RELEASE)
 
 
 def default_recipe() -> Recipe:
     """The embedded default release (Triton 25.03), as the parser produced it."""
-    data = resources.files("specgen.data").joinpath(f"recipes/r{DEFAULT_RELEASE}.json")
-    return Recipe.from_dict(json.loads(data.read_text(encoding="utf-8")))
+    return embedded_recipe(DEFAULT_RELEASE)
 
 
 def _collect(paths: list[Path]) -> dict[str, Path]:

@@ -7,6 +7,7 @@ import dataclasses
 import filecmp
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from conftest import REPO, require_tool
 from specgen import speclang
 from specgen.cli import main
 from specgen.dryrun import default_recipe
+from specgen.errors import SpecgenError
 from specgen.generate import generate, write_generation
 from specgen.release import load_release
 
@@ -119,7 +121,8 @@ def test_r25_10_writes_the_newer_cmake_its_sources_need(dryrun_dir: Path, tmp_pa
     r25.03 (Kitware's cmake 3.28.3, which Azure Linux's satisfies) gets no cmake spec."""
     out = tmp_path / "specs"
     folder = dryrun_dir / "r25.10" / "container"
-    result = CliRunner().invoke(main, ["generate", "--from", str(folder), "-o", str(out)])
+    args = ["generate", "--from", str(folder), "-o", str(out), *STAND_IN_FACTS]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     cmake = _spec(out, "cmake")
     assert "Version:        4.0.3\n" in cmake
@@ -192,10 +195,20 @@ def test_failed_generation_leaves_previous_specs_untouched(tmp_path: Path) -> No
     before = _tree(out)
     result = CliRunner().invoke(main, ["generate", "-o", str(out), "--release", "99.99"])
     assert result.exit_code == 2
-    assert "no release facts for Triton 99.99" in result.output
+    assert "no embedded recipe for Triton 99.99" in result.output
+    assert _tree(out) == before
+    # A known release whose facts file lacks facts stops before writing, naming each --fact.
+    result = CliRunner().invoke(main, ["generate", "-o", str(out), "--release", "25.10"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1, result.output
+    assert "Triton 25.10: cudnn, tensorrt not known" in result.output
+    assert "--fact cudnn=VERSION --fact tensorrt=VERSION" in result.output
     assert _tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["specs"]
 
+
+# Versions a test supplies with --fact where a release's facts file has none: any real pair.
+STAND_IN_FACTS = ["--fact", "cudnn=9.8.0.87", "--fact", "tensorrt=10.9.0.34"]
 
 SPECS = ["cudnn", "dlpack", "libb64", "libevhtp", "onnxruntime", "prometheus-cpp", "tensorrt",
          "tritonserver"]  # fmt: skip
@@ -373,20 +386,86 @@ def test_cuda_from_redist_pins_every_component_from_the_manifest(tmp_path: Path)
 
 
 def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_path: Path) -> None:
+    """The whole matrix: each release x each variant. Where the facts are incomplete, generation
+    stops naming exactly the missing facts; given them, it writes lint-clean specs."""
     from specgen.cli_lint import lint_file
     from specgen.dryrun import load_recipe
-    from specgen.release import release_for
+    from specgen.release import facts_for, parse_fact_overrides
 
+    stand_ins = parse_fact_overrides(STAND_IN_FACTS[1::2])
     variants = sorted(p for p in dryrun_dir.glob("*/*") if p.is_dir())
-    assert len(variants) >= 13
+    assert len(variants) >= 40
+    completed = 0
     for folder in variants:
         recipe = load_recipe([folder])
+        known = facts_for(recipe)
+        missing = known.missing()
+        if missing:
+            with pytest.raises(SpecgenError, match=f"{', '.join(missing)} not known"):
+                known.complete()
+        else:
+            completed += 1
+        release = known.complete({k: stand_ins[k] for k in missing})
         out = tmp_path / folder.parent.name / folder.name
-        write_generation(generate(recipe, release_for(recipe)), out, None)
+        write_generation(generate(recipe, release), out, None)
         assert (out / "tritonserver" / "tritonserver.spec").exists(), folder
+        assert f"Version:        {recipe.triton_version}\n" in _spec(out, "tritonserver")
         for spec in out.glob("*/*.spec"):
             errors = [f for f in lint_file(spec, False) if not f.warning]
             assert errors == [], f"{folder}: {errors}"
+    assert completed >= 10  # 24.06 and 25.03, every variant
+
+
+def test_release_and_from_give_the_same_specs(dryrun_dir: Path, tmp_path: Path) -> None:
+    """`generate --release R` (the embedded recipe) equals `generate --from <R's container>`."""
+    for folder in sorted(dryrun_dir.glob("*/container")):
+        name = folder.parent.name.removeprefix("r")
+        by_release, by_dryrun = tmp_path / name / "release", tmp_path / name / "from"
+        common = ["--lock", str(tmp_path / name / "lock.json"), *STAND_IN_FACTS]
+        for out, how in ((by_release, ["--release", name]), (by_dryrun, ["--from", str(folder)])):
+            result = CliRunner().invoke(main, ["generate", *how, "-o", str(out), *common])
+            assert result.exit_code == 0, (name, result.output)
+        assert _tree(by_release) == _tree(by_dryrun), name
+
+
+def test_facts_files_agree_with_what_the_dry_runs_state(dryrun_dir: Path) -> None:
+    """Triton, ONNX Runtime, OpenVINO and DCGM versions: the facts file and build.py's output."""
+    from specgen.dryrun import load_recipe
+    from specgen.recipefacts import recipe_facts
+    from specgen.release import load_release_facts
+
+    checked = 0
+    for folder in sorted(p for p in dryrun_dir.glob("*/*") if p.is_dir()):
+        stated = recipe_facts(load_recipe([folder]))
+        known = load_release_facts(folder.parent.name.removeprefix("r"))
+        assert known is not None, folder
+        for fact, value in stated.items():
+            assert known.facts.get(fact) == value, (folder, fact)
+            checked += 1
+    assert checked > 150
+
+
+def test_a_release_without_a_facts_file_takes_what_the_dry_run_says(
+    dryrun_dir: Path, tmp_path: Path
+) -> None:
+    """A new month: copy r26.06's dry-run and call it 26.11 (no facts file, no embedded recipe):
+    the one-line error lists every fact the dry-run does not state; --fact completes it."""
+    folder = tmp_path / "r26.11"
+    shutil.copytree(dryrun_dir / "r26.06" / "no-container", folder)
+    build = folder / "cmake_build"
+    build.write_text(build.read_text().replace("r26.06", "r26.11"))
+    out = tmp_path / "specs"
+    result = CliRunner().invoke(main, ["generate", "--from", str(folder), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1, result.output
+    assert "Triton 26.11: cuda, cudnn, tensorrt, dcgm, python, date not known" in result.output
+    facts = [*STAND_IN_FACTS, "--fact", "cuda=13.3.0", "--fact", "dcgm=4.5.3",
+             "--fact", "python=3.12", "--fact", "date=2026-11-20"]  # fmt: skip
+    result = CliRunner().invoke(main, ["generate", "--from", str(folder), "-o", str(out), *facts])
+    assert result.exit_code == 0, result.output
+    triton = _spec(out, "tritonserver")
+    assert "Version:        2.70.0\n" in triton and "* Fri Nov 20 2026 " in triton
+    assert "Version:        1.24.4\n" in _spec(out, "onnxruntime")  # from the dry-run
 
 
 def test_fact_override_packages_another_cudnn(tmp_path: Path) -> None:
