@@ -15,6 +15,7 @@ from specgen.errors import SpecgenError
 # `specgen generate` does not pay for rich, the mapping tables or the linter at start-up.
 _COMMANDS = {
     "build": "specgen.cli_build:build_command",
+    "diff": "specgen.cli_diff:diff_command",
     "doctor": "specgen.cli_doctor:doctor_command",
     "generate": "specgen.cli_generate:generate_command",
     "graph": "specgen.cli_graph:graph_command",
