@@ -47,7 +47,7 @@ def generate_command(
 ) -> None:
     """Generate the RPM specs of a Triton release for Azure Linux 3.0."""
     from specgen.dryrun import load_or_default
-    from specgen.generate import generate, write_generation
+    from specgen.generate import generate, read_existing_specs, with_history, write_generation
     from specgen.lock import read_lock
     from specgen.release import parse_fact_overrides, release_for
 
@@ -62,6 +62,7 @@ def generate_command(
     if output.exists() and not output.is_dir():
         raise InputError(output, "exists and is not a folder")
     gen = generate(recipe, facts, cuda_from_redist=cuda_from_redist, lock=lock)
+    gen = with_history(gen, read_existing_specs(output, [p.name for p in gen.packages]))
     write_generation(gen, output, lock_path)
     unpinned = gen.lock.unpinned()
     click.echo(

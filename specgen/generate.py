@@ -20,8 +20,9 @@ from specgen import graphio
 from specgen.context import BuildContext
 from specgen.cudaprovider import cuda_provider
 from specgen.cudaredist import cuda_redist_packages
-from specgen.errors import SpecgenError
+from specgen.errors import InputError, SpecgenError
 from specgen.graph import build_graph, build_order, levels
+from specgen.history import OldSpec, carried, read_old_spec, release_dated
 from specgen.imagedeps import specs_asked_for
 from specgen.knowledge import BUILD, RUN
 from specgen.lock import LockedSource, SourceLock, write_lock
@@ -158,6 +159,38 @@ def _lock(release: Release, packages: list[PackageSpec]) -> SourceLock:
                 pinned_by=s.pinned_by, packages=owners, arch=s.arch,
             )  # fmt: skip
     return SourceLock(release=release.name, sources=tuple(by_url.values()))
+
+
+def read_existing_specs(out: Path, names: list[str]) -> dict[str, OldSpec]:
+    """The specs of these names that an earlier run wrote into `out`, by name (see history.py)."""
+    found: dict[str, OldSpec] = {}
+    for name in names:
+        path = out / name / f"{name}.spec"
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(path, f"cannot read the existing spec: {err}") from None
+        old = read_old_spec(str(path), text)
+        if old is not None:
+            found[name] = old
+    return found
+
+
+def with_history(gen: Generation, existing: dict[str, OldSpec]) -> Generation:
+    """The generation with each spec's changelog and Release carried over from the spec of the
+    same name it replaces (history.py says how); specs whose text is unchanged are kept as is."""
+    from specgen.releasediff import release_facts
+
+    packages, specs = [], dict(gen.specs)
+    for pkg in gen.packages:
+        kept = carried(pkg, gen.specs[pkg.name], existing.get(pkg.name), gen.release,
+                       release_dated, release_facts)  # fmt: skip
+        if kept is not pkg:
+            specs[pkg.name] = render_spec(kept, gen.release.name)
+        packages.append(kept)
+    return dataclasses.replace(gen, packages=tuple(packages), specs=specs)
 
 
 def signatures(pkg: PackageSpec) -> str:
