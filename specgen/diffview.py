@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.console import Console
 from rich.table import Table
 
@@ -40,10 +42,10 @@ def print_diff(diff: ReleaseDiff, console: Console) -> None:
         console.print(f"nothing that feeds the specs differs{extra}")
 
 
-def _grouped(changes: object) -> list[tuple[Change, list[str]]]:
+def _grouped(changes: Iterable[Change]) -> list[tuple[Change, list[str]]]:
     """One row for the same change in several places (a repository tag in every project)."""
     rows: dict[tuple[object, ...], tuple[Change, list[str]]] = {}
-    for c in changes:  # type: ignore[attr-defined]
+    for c in changes:
         key = (c.section, c.item, c.old, c.new, c.feeds_specs)
         rows.setdefault(key, (c, []))[1].append(c.scope)
     return list(rows.values())

@@ -28,9 +28,8 @@ from typing import Any
 from specgen.errors import InputError, SpecgenError
 from specgen.imagedeps import ROLES as SPEC_IMAGES
 from specgen.recipe import CMakeProject, Image, Recipe
-from specgen.release import FACT_KEYS
 
-# Release facts as a reader names them, in the order they are shown.
+# Release facts (release.FACT_KEYS) as a reader names them, in the order they are shown.
 FACT_LABELS = {
     "triton_version": "Triton",
     "cuda": "CUDA",
@@ -42,7 +41,6 @@ FACT_LABELS = {
     "python": "Python",
     "date": "date",
 }
-assert set(FACT_LABELS) == set(FACT_KEYS)
 _FACT_ORDER = tuple(FACT_LABELS)
 UNKNOWN = "unknown"
 # Sections of the diff, in the order they are shown and sorted.
@@ -288,8 +286,9 @@ def release_facts(name: str) -> dict[str, str]:
 
 
 def load_side(arg: str) -> Side:
-    """A release name (YY.MM, its embedded recipe) or a dry-run folder or file, with its facts.
-    An error names the argument when it is neither."""
+    """A release name (YY.MM, its embedded recipe) or a dry-run folder or file, with its facts;
+    a name that is also an existing path is the path. An error names the argument when it is
+    neither."""
     from specgen.embed import embedded_recipe, embedded_releases
 
     path = Path(arg)

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from specgen.cli import main
-from specgen.releasediff import pip_name
+from specgen.release import FACT_KEYS
+from specgen.releasediff import FACT_LABELS, pip_name
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -203,3 +204,7 @@ def test_pip_names_are_normalised() -> None:
     assert pip_name("PyBind11[global]>=2.10") == "pybind11"
     assert pip_name("typing_extensions==4.1") == "typing-extensions"
     assert pip_name("cmake==4.0.3") == "cmake"
+
+
+def test_every_release_fact_has_a_label() -> None:
+    assert sorted(FACT_LABELS) == sorted(FACT_KEYS)
