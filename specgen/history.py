@@ -34,6 +34,7 @@ _HEADING = re.compile(
     r"^\* (?:[A-Z][a-z]{2}) (?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}) (?P<year>\d{4}) "
     r"(?P<author>.+) - (?P<evr>\S+)\s*$"
 )
+_NAME = re.compile(r"\d\d\.\d\d")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RELEASE_TAG = re.compile(r"^Release:\s*(?P<number>\d+)%\{\?dist\}\s*$")
 # Release facts a new entry summarises, as `CUDA 12.8.1 -> 13.0.2`.
@@ -149,7 +150,7 @@ def carried(
         raise InputError(old.path, f"changelog EVR {history[0].evr}: Release is not a number")
     release_number = int(number) + 1 if same else 1
     previous = release_dated(history[0].date)
-    if previous is None and old.release != release.name:
+    if previous is None and old.release != release.name and _NAME.fullmatch(old.release or ""):
         previous = old.release
     summary = summary_line(release, previous, facts_of(previous) if previous else {})
     entry = ChangelogEntry(
