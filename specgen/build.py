@@ -25,6 +25,7 @@ from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
 from specgen.localrepo import LocalRepo
 from specgen.rpmbuilder import Backend, BuildJob
+from specgen.rpmmacros import REPRODUCIBLE_FILE
 from specgen.scheduler import Event, Executor, Status
 
 STATE_FILE = "specgen-build-state.json"
@@ -98,6 +99,7 @@ class Builder:
             "backend": options.backend.kind,
             "azure_macros": options.backend.azure_macros,
             "macros": _macro_text() if options.backend.azure_macros else "",
+            "reproducible": REPRODUCIBLE_FILE.read_text(encoding="utf-8"),
             "defines": list(options.defines),
             "switches": list(options.switches),
         }

@@ -2,8 +2,9 @@
 
 Both take a staged SOURCES folder and return the RPMs they produced; neither decides what to
 build (build.py does). rpmbuild on a host that is not Azure Linux loads specgen's Azure Linux
-macro file so files land where Azure Linux puts them. The network is cut for the build itself
-(`unshare -n` as root; mock builds without network by default).
+macro file so files land where Azure Linux puts them; both backends add the reproducibility
+macros (data/rpm/macros.reproducible: a fixed build host, the build tree mapped away). The network
+is cut for the build itself (`unshare -n` as root; mock builds without network by default).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specgen.errors import SpecgenError
-from specgen.rpmmacros import MACRO_FILE
+from specgen.rpmmacros import MACRO_FILE, REPRODUCIBLE_FILE, macro_definitions
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Backend:
         cmd = ["rpmbuild", mode]
         if self.azure_macros:
             cmd += ["--load", str(MACRO_FILE)]
+        cmd += ["--load", str(REPRODUCIBLE_FILE)]
         cmd += [
             "--define", f"_topdir {job.topdir}",
             "--define", f"_sourcedir {job.sources}",
@@ -84,7 +86,7 @@ class Backend:
         cmd = ["mock", "-r", str(self.mock_config), "--resultdir", str(result)]
         if self.local_repo is not None:
             cmd.append(f"--addrepo=file://{self.local_repo.resolve()}")
-        for name, value in job.defines:
+        for name, value in [*macro_definitions(REPRODUCIBLE_FILE), *job.defines]:
             cmd += ["--define", f"{name} {value}"]
         for switch in job.switches:
             cmd += switch.split(" ", 1)

@@ -27,6 +27,23 @@ from pathlib import Path
 from specgen.errors import InputError, SpecgenError
 
 MACRO_FILE = Path(str(resources.files("specgen").joinpath("data", "rpm", "macros.azl3")))
+# What specgen's build adds on every host for reproducible RPMs (a fixed build host, build paths
+# mapped away); the specs carry the rest.
+REPRODUCIBLE_FILE = MACRO_FILE.with_name("macros.reproducible")
+
+
+def macro_definitions(path: Path) -> list[tuple[str, str]]:
+    """(name, body) of each `%name body` line of a values-only macro file, for `--define`."""
+    out = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, body = line.partition(" ")
+        if not name.startswith("%") or not body.strip() or line.endswith("\\"):
+            raise InputError(path, f"line {number}: not a one-line `%name value` definition")
+        out.append((name[1:], body.strip()))
+    return out
 
 
 def rpm_args(tool: str, *args: str) -> list[str]:

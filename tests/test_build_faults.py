@@ -13,34 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-import networkx as nx
 import pytest
 from click.testing import CliRunner
 from conftest import require_tool
-from tinyspec import tiny_spec
+from tinyspec import specs_tree
 
-from specgen import graphio
 from specgen.build import exclusive
 from specgen.cli import main
-from specgen.knowledge import BUILD
-from specgen.lock import SourceLock, write_lock
-
-
-def specs_tree(root: Path, packages: dict[str, tuple[str, list[str]]]) -> Path:
-    """specs/<name>/<name>.spec (build script, needs), graph.json, an empty source lock."""
-    specs = root / "specs"
-    g = nx.DiGraph()
-    for name, (build, needs) in packages.items():
-        folder = specs / name
-        folder.mkdir(parents=True)
-        (folder / f"{name}.spec").write_text(tiny_spec(name, build))
-        (folder / f"{name}.signatures.json").write_text('{"Signatures": {}}\n')
-        g.add_node(name, kind=BUILD, role="package", version="1")
-        for need in needs:
-            g.add_edge(name, need, kind=BUILD, needs=[BUILD])
-    (specs / "graph.json").write_text(graphio.to_json(g))
-    write_lock(root / "sources" / "sources.lock.json", SourceLock("25.03", ()))
-    return specs
 
 
 def build_args(root: Path, *extra: str) -> list[str]:
