@@ -5,6 +5,10 @@ in the repository; otherwise verify its Sources (size and sha256: a mismatch nev
 build), stage them, run the backend, put the RPMs into the repository and refresh its metadata
 before anything that needs them starts, and record the build. A lock file refuses a second run
 on the same work folder; a killed run leaves the state of every package it finished.
+
+With `check_reproducible`, each package is then built a second time in another folder, a second
+or more after the first build ended, and the two builds' RPMs are compared byte for byte
+(rpmdiff.py); the RPMs in the repository stay those of the first build.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
 from specgen.localrepo import LocalRepo
 from specgen.rpmbuilder import Backend, BuildJob
+from specgen.rpmdiff import Comparison, compare_builds
 from specgen.rpmmacros import REPRODUCIBLE_FILE
 from specgen.scheduler import Event, Executor, Status
 
@@ -45,6 +50,7 @@ class Options:
     only: tuple[str, ...] = ()
     defines: tuple[tuple[str, str], ...] = ()
     switches: tuple[str, ...] = ()
+    check_reproducible: bool = False
 
 
 @dataclass
@@ -57,6 +63,13 @@ class Result:
     size: int = 0
     rpms: list[str] = field(default_factory=list)
     error: str = ""
+    # --check-reproducible: the second build's comparison, or why there is none
+    comparison: Comparison | None = None
+    check_error: str = ""
+
+    @property
+    def reproducible(self) -> bool:
+        return self.comparison is not None and self.comparison.reproducible
 
 
 @contextmanager
@@ -152,20 +165,10 @@ class Builder:
             self.results[name] = Result(
                 name, Status.UNCHANGED, 0.0, self._size(done.rpms), done.rpms
             )
+            self._check_reproducible(item, done.rpms, first_ended=None)
             return Status.UNCHANGED
         try:
-            staged = self._stage(item)
-            job = BuildJob(
-                name=name,
-                spec=item.spec.resolve(),
-                sources=staged,
-                topdir=(self.opt.workdir / "rpmbuild" / name).resolve(),
-                log=(self.opt.workdir / "logs" / f"{name}.log").resolve(),
-                defines=self.opt.defines,
-                switches=self.opt.switches,
-            )
-            shutil.rmtree(job.topdir, ignore_errors=True)
-            job.log.unlink(missing_ok=True)
+            job = self._job(item, self.opt.workdir / "rpmbuild" / name, "")
             rpms = self.opt.backend.build(job)
             if not rpms:
                 raise SpecgenError(f"{name}: the build made no RPM (log: {job.log})")
@@ -186,15 +189,59 @@ class Builder:
         self.results[name] = Result(
             name, Status.BUILT, time.monotonic() - started, self._size(placed), placed
         )
+        self._check_reproducible(item, placed, first_ended=time.time())
         return Status.BUILT
+
+    def _job(self, item: PlanItem, folder: Path, tag: str) -> BuildJob:
+        """A fresh build of `item` under `folder` (its rpmbuild top folder), Sources staged."""
+        topdir = folder.resolve()
+        suffix = f".{tag}" if tag else ""
+        job = BuildJob(
+            name=item.name,
+            spec=item.spec.resolve(),
+            sources=self._stage(item, f"{item.name}{suffix}"),
+            topdir=topdir,
+            log=(self.opt.workdir / "logs" / f"{item.name}{suffix}.log").resolve(),
+            defines=self.opt.defines,
+            switches=self.opt.switches,
+        )
+        shutil.rmtree(job.topdir, ignore_errors=True)
+        job.log.unlink(missing_ok=True)
+        return job
+
+    def _check_reproducible(
+        self, item: PlanItem, rpms: list[str], first_ended: float | None
+    ) -> None:
+        """Build `item` again elsewhere, a clock second or more after the first build ended, and
+        compare the RPMs with the repository's; a report stays in the folder when they differ."""
+        if not self.opt.check_reproducible:
+            return
+        result = self.results[item.name]
+        folder = (self.opt.workdir / "reproducible" / item.name).resolve()
+        if first_ended is not None:
+            # rpm's build time and mtimes count whole seconds: a later second must show
+            time.sleep(max(0.0, first_ended + 1.0 - time.time()))
+        try:
+            job = self._job(item, folder, "second")
+            second = self.opt.backend.build(job)
+            first = [self.repo.root / r for r in rpms]
+            result.comparison = compare_builds(first, second, folder / "diffoscope")
+        except SpecgenError as err:
+            result.check_error = str(err)
+            return
+        if result.comparison.reproducible:
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(job.sources, ignore_errors=True)
+        else:
+            (folder / "report.txt").write_text(result.comparison.report(), encoding="utf-8")
 
     def _size(self, rpms: list[str]) -> int:
         paths = [self.repo.root / r for r in rpms]
         return sum(p.stat().st_size for p in paths if p.exists())
 
-    def _stage(self, item: PlanItem) -> Path:
+    def _stage(self, item: PlanItem, label: str) -> Path:
         """SOURCES for one build: links to verified downloads, copies of local files."""
-        folder = (self.opt.workdir / "sources" / item.name).resolve()
+        folder = (self.opt.workdir / "sources" / label).resolve()
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for source in item.sources:

@@ -69,6 +69,23 @@ class BuildView:
                           f"{r.seconds:.1f} s", size, str(len(r.rpms)))  # fmt: skip
         Console().print(table)
 
+    def reproducibility(self, results: dict[str, Result]) -> None:
+        """--check-reproducible: per package, the RPMs two builds made the same and what
+        differs in the others."""
+        table = Table(title="specgen build: reproducibility (two builds, byte for byte)")
+        for column in ("package", "result", "identical", "what differs"):
+            table.add_column(column, justify="right" if column == "identical" else "left")
+        for r in results.values():
+            c = r.comparison
+            if c is None:
+                why = r.check_error or f"not checked ({r.status.value})"
+                table.add_row(r.name, "[red]no second build[/]", "", why)
+                continue
+            verdict = "[green]identical[/]" if c.reproducible else "[red]differs[/]"
+            count = f"{len(c.identical)} of {len(c.identical) + len(c.differences)}"
+            table.add_row(r.name, verdict, count, "\n".join(d.summary() for d in c.differences))
+        Console().print(table)
+
 
 def _size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"

@@ -72,11 +72,14 @@ def _space_check(plan: Plan, pending: list[str], workdir: Path) -> None:
 @click.option("--arch", type=click.Choice(["x86_64", "aarch64"]), default=None,
               help="[default: this machine's]")
 @click.option("--no-space-check", is_flag=True)
+@click.option("--check-reproducible", is_flag=True, help="Build each package a second time in "
+              "another folder, a second later, and compare the RPMs byte for byte; exit non-zero "
+              "when any differs (report and diffoscope output under WORKDIR/reproducible/).")
 def build_command(
     specs_dir: Path, lock_path: Path | None, downloads: Path | None, repo: Path, workdir: Path,
     backend: str, mock_config: Path | None, jobs: int, only: tuple[str, ...], keep_going: bool,
     allow_unpinned: bool, nodeps: bool, defines: tuple[str, ...], with_: tuple[str, ...],
-    without: tuple[str, ...], arch: str | None, no_space_check: bool,
+    without: tuple[str, ...], arch: str | None, no_space_check: bool, check_reproducible: bool,
 ) -> None:  # fmt: skip
     """Build the generated specs in dependency order into a local repository."""
     from specgen.build import Builder, Options
@@ -107,6 +110,7 @@ def build_command(
         only=only,
         defines=_define(defines),
         switches=tuple(f"--with {w}" for w in with_) + tuple(f"--without {w}" for w in without),
+        check_reproducible=check_reproducible,
     )
     builder = Builder(plan, options)
     if not no_space_check:
@@ -115,12 +119,21 @@ def build_command(
     with view:
         results = builder.run(view.on_event)
     view.summary(results)
+    if check_reproducible:
+        view.reproducibility(results)
     failed = [r for r in results.values() if r.status.value in ("failed", "blocked")]
     if failed:
         raise SpecgenError(
             f"{len(failed)} of {len(results)} packages did not build: "
             + "; ".join(f"{r.name}: {r.error or r.status.value}" for r in failed)
         )
+    if check_reproducible:
+        differ = [r.name for r in results.values() if not r.reproducible]
+        if differ:
+            raise SpecgenError(
+                f"{len(differ)} of {len(results)} packages are not reproducible: "
+                f"{', '.join(differ)} (reports under {workdir / 'reproducible'})"
+            )
 
 
 def _is_azure_linux() -> bool:

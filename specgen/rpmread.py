@@ -79,6 +79,7 @@ class FileEntry:
     group: str = "root"
     flags: int = 0
     digest: str = ""
+    mtime: int = 0
 
     @property
     def is_dir(self) -> bool:
@@ -181,7 +182,8 @@ def _paths(headers: Mapping[str, Any]) -> list[str]:
     return [dirnames[dirindexes[i]] + b for i, b in enumerate(basenames)]
 
 
-def _files(headers: Mapping[str, Any]) -> tuple[FileEntry, ...]:
+def header_files(headers: Mapping[str, Any]) -> tuple[FileEntry, ...]:
+    """The file list of a header as rpmfile reads it."""
     paths = _paths(headers)
     n = len(paths)
 
@@ -195,10 +197,9 @@ def _files(headers: Mapping[str, Any]) -> tuple[FileEntry, ...]:
     groups = column(_texts(headers, "filegroupname"), "root")
     flags = column(_ints(headers, "fileflags"), 0)
     digests = column(_texts(headers, "filemd5s"), "")
-    return tuple(
-        FileEntry(paths[i], modes[i], sizes[i], links[i], users[i], groups[i], flags[i], digests[i])
-        for i in range(n)
-    )
+    mtimes = column(_ints(headers, "filemtimes"), 0)
+    columns = zip(paths, modes, sizes, links, users, groups, flags, digests, mtimes, strict=True)
+    return tuple(FileEntry(*row) for row in columns)
 
 
 # --- payload ----------------------------------------------------------------------------------
@@ -333,7 +334,7 @@ def read_rpm(path: Path, label: str | None = None) -> RpmPackage:
             except (RPMError, AssertionError, struct.error, ValueError, IndexError) as err:
                 detail = str(err) or type(err).__name__
                 raise InputError(path, f"unreadable RPM header: {detail}") from err
-            files = _files(headers)
+            files = header_files(headers)
             heads: dict[str, bytes] = {}
             problem = ""
             is_source = headers.get("sourcerpm") is None

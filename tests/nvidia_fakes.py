@@ -139,3 +139,19 @@ def pin_in_lock(lock_path: Path, files: list[Path], pinned_by: str) -> int:
     )  # fmt: skip
     write_lock(lock_path, dataclasses.replace(lock, sources=sources))
     return sum(s.file in facts for s in lock.sources)
+
+
+def generate_pinned(root: Path, fakes: list[Path]) -> Path:
+    """`specgen generate` into root/specs with these files pinned in root's source lock at their
+    upstream URLs (the lock's pins win, so the specs' signatures follow); the specs folder."""
+    from click.testing import CliRunner
+
+    from specgen.cli import main
+
+    specs = root / "specs"
+    first = CliRunner().invoke(main, ["generate", "-o", str(specs)])
+    assert first.exit_code == 0, first.output
+    assert pin_in_lock(root / "sources" / "sources.lock.json", fakes, "test") == len(fakes)
+    second = CliRunner().invoke(main, ["generate", "-o", str(specs)])
+    assert second.exit_code == 0, second.output
+    return specs

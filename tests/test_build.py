@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import require_tool
-from nvidia_fakes import cudnn_archive, pin_in_lock, tensorrt_archive
+from nvidia_fakes import cudnn_archive, generate_pinned, tensorrt_archive
 
 from specgen.cli import main
 
@@ -65,11 +65,7 @@ def nvidia(tmp_path_factory: pytest.TempPathFactory) -> Env:
     downloads = root / "sources" / "downloads"
     downloads.mkdir(parents=True)
     fakes = [cudnn_archive(root / "t1", downloads), tensorrt_archive(root / "t2", downloads, pytag)]
-    specs = root / "specs"
-    assert invoke("generate", "-o", str(specs))[0] == 0
-    # Pin the fakes at NVIDIA's URLs: the lock's pins win, so the specs' signatures follow.
-    assert pin_in_lock(root / "sources" / "sources.lock.json", fakes, "test") == 2
-    assert invoke("generate", "-o", str(specs))[0] == 0
+    specs = generate_pinned(root, fakes)  # the fakes at NVIDIA's URLs
     env = Env(root, specs, root / "repo", root / "work", downloads)
     code, out = env.build("--only", "cudnn", "--only", "tensorrt", "-j", "2")
     assert code == 0, out
