@@ -54,7 +54,8 @@ class Plan:
         return [n for n in build_order(self.graph) if n in self.items]
 
 
-def _signatures(spec_dir: Path, name: str) -> dict[str, str]:
+def read_signatures(spec_dir: Path, name: str) -> dict[str, str]:
+    """`<name>.signatures.json` beside a spec: Source file name -> sha256."""
     path = spec_dir / f"{name}.signatures.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -89,7 +90,7 @@ def load_plan(specs_dir: Path, lock: SourceLock, downloads: Path, arch: str) -> 
         spec = spec_dir / f"{name}.spec"
         if not spec.is_file():
             raise InputError(spec, "listed in graph.json but missing")
-        sigs = _signatures(spec_dir, name)
+        sigs = read_signatures(spec_dir, name)
         sources = [
             PlanSource(s.file, downloads / s.file, s.sha256, s.size, local=False)
             for s in lock.sources

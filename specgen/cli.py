@@ -22,6 +22,7 @@ _COMMANDS = {
     "lint": "specgen.cli_lint:lint_command",
     "map": "specgen.cli_map:map_command",
     "repo": "specgen.cli_repo:repo_command",
+    "sbom": "specgen.cli_sbom:sbom_command",
     "sources": "specgen.cli_sources:sources_command",
     "verify": "specgen.cli_verify:verify_command",
 }

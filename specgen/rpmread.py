@@ -124,6 +124,14 @@ class RpmPackage:
     files: tuple[FileEntry, ...] = ()
     elf_heads: Mapping[str, bytes] = field(default_factory=dict)
     payload_error: str = ""
+    # what the header says about the package, for an SBOM
+    license: str = ""
+    summary: str = ""
+    url: str = ""
+    vendor: str = ""
+    sourcerpm: str = ""  # the source RPM's file name; "" for a source RPM
+    buildtime: int = 0
+    changelog_time: int = 0  # the newest entry's date (seconds), 0 without a changelog
 
     @property
     def evr(self) -> str:
@@ -321,8 +329,10 @@ def _elf_heads(raw: IO[bytes], files: tuple[FileEntry, ...]) -> dict[str, bytes]
 # --- packages ---------------------------------------------------------------------------------
 
 
-def read_rpm(path: Path, label: str | None = None) -> RpmPackage:
-    """One RPM file; InputError when it is not an RPM or its header is unreadable."""
+def read_rpm(path: Path, label: str | None = None, payload: bool = True) -> RpmPackage:
+    """One RPM file; InputError when it is not an RPM or its header is unreadable.
+
+    `payload=False` reads the header only (no shared libraries' heads)."""
     try:
         with path.open("rb") as fh:
             if fh.read(4) != RPM_LEAD_MAGIC:
@@ -338,7 +348,7 @@ def read_rpm(path: Path, label: str | None = None) -> RpmPackage:
             heads: dict[str, bytes] = {}
             problem = ""
             is_source = headers.get("sourcerpm") is None
-            if not is_source and any(_is_shared_lib(f) for f in files):
+            if payload and not is_source and any(_is_shared_lib(f) for f in files):
                 fh.seek(offset)
                 try:
                     compressor = _text(headers.get("archive_compression"))
@@ -362,10 +372,17 @@ def read_rpm(path: Path, label: str | None = None) -> RpmPackage:
         files=files,
         elf_heads=heads,
         payload_error=problem,
+        license=_text(headers.get("copyright")),
+        summary=_text(headers.get("summary")),
+        url=_text(headers.get("url")),
+        vendor=_text(headers.get("vendor")),
+        sourcerpm=_text(headers.get("sourcerpm")),
+        buildtime=next(iter(_ints(headers, "buildtime")), 0),
+        changelog_time=next(iter(_ints(headers, "changelogtime")), 0),
     )
 
 
-def read_repository(folder: Path) -> list[RpmPackage]:
+def read_repository(folder: Path, payload: bool = True) -> list[RpmPackage]:
     """Every *.rpm under `folder` (repodata/ aside), sorted by file name.
 
     InputError when the folder is missing or holds no RPM at all, as `specgen build` would
@@ -380,4 +397,4 @@ def read_repository(folder: Path) -> list[RpmPackage]:
     )
     if not rpms:
         raise InputError(folder, "no *.rpm files in this folder")
-    return [read_rpm(p, p.relative_to(folder).as_posix()) for p in rpms]
+    return [read_rpm(p, p.relative_to(folder).as_posix(), payload) for p in rpms]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import datetime
+import hashlib
 import json
 import os
 import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,75 @@ def test_verify_passes_on_the_built_repository(nvidia: Env, tmp_path: Path) -> N
     installable = {f["package"] for f in report["findings"]
                    if f["check"] == "install" and f["result"] == "ok"}  # fmt: skip
     assert {"cudnn", "cudnn-devel", "tensorrt", "python3-tensorrt"} <= installable
+
+
+def _sbom(nvidia: Env, repo: Path, out: Path, *extra: str) -> dict:
+    code, text = invoke("sbom", str(repo), "--specs", str(nvidia.specs), "-o", str(out), *extra)
+    assert code == 0, text
+    return json.loads(out.read_text())
+
+
+def test_sbom_of_the_built_repository_validates_and_names_every_rpm_and_source(
+    nvidia: Env, tmp_path: Path
+) -> None:
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    from specgen.lock import read_lock
+
+    out = tmp_path / "sbom.spdx.json"
+    doc = _sbom(nvidia, nvidia.repo, out)
+    assert validate_full_spdx_document(parse_file(str(out))) == []  # spdx-tools reads it back
+    assert doc["spdxVersion"] == "SPDX-2.3" and doc["name"] == "Triton 25.03 RPM repository"
+    packages = {p["SPDXID"]: p for p in doc["packages"]}
+    by_file = {p.get("packageFileName"): p for p in doc["packages"]}
+    for rpm in nvidia.repo.rglob("*.rpm"):
+        entry = by_file[rpm.relative_to(nvidia.repo).as_posix()]
+        assert entry["checksums"] == [
+            {"algorithm": "SHA256", "checksumValue": hashlib.sha256(rpm.read_bytes()).hexdigest()}]
+        assert entry["versionInfo"].endswith("-1.azl3")
+    lock = read_lock(nvidia.root / "sources" / "sources.lock.json")
+    ours = [s for s in lock.sources if {"cudnn", "tensorrt"} & set(s.packages)]
+    assert len(ours) == 4  # x86_64 and aarch64 archives of each
+    for source in ours:
+        entry = by_file[source.file]
+        assert entry["downloadLocation"] == source.url
+        assert entry["checksums"] == [{"algorithm": "SHA256", "checksumValue": source.sha256}]
+    relations = {(r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"])
+                 for r in doc["relationships"]}  # fmt: skip
+    cudnn = "SPDXRef-RPM-cudnn-9.8.0.87-1.azl3.x86-64"
+    srpm = "SPDXRef-SRPM-cudnn-9.8.0.87-1.azl3"
+    assert ("SPDXRef-DOCUMENT", "DESCRIBES", cudnn) in relations
+    assert (cudnn, "GENERATED_FROM", srpm) in relations
+    assert ("SPDXRef-RPM-cudnn-devel-9.8.0.87-1.azl3.x86-64", "DEPENDS_ON", cudnn) in relations
+    contained = {t for s, kind, t in relations if s == srpm and kind == "CONTAINS"}
+    assert {packages[t]["name"] for t in contained} == {
+        s.file for s in ours if "cudnn" in s.packages}  # fmt: skip
+    assert packages[cudnn]["licenseDeclared"] == "LicenseRef-NVIDIA-cuDNN-SLA"
+    assert "cuda-nvrtc-12-8" in packages[cudnn]["comment"]  # required from outside
+    refs = {e["licenseId"] for e in doc["hasExtractedLicensingInfos"]}
+    assert "LicenseRef-NVIDIA-cuDNN-SLA" in refs
+
+
+def test_sbom_is_the_same_bytes_for_the_same_repository_anywhere(
+    nvidia: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tmp_path / "first.json"
+    _sbom(nvidia, nvidia.repo, first)
+    copy = tmp_path / "elsewhere" / "repo"
+    shutil.copytree(nvidia.repo, copy)
+    again = tmp_path / "again.json"
+    env = {**os.environ, "PYTHONHASHSEED": "7"}
+    subprocess.run([sys.executable, "-m", "specgen", "sbom", str(copy), "--specs",
+                    str(nvidia.specs), "-o", str(again)], check=True, env=env)  # fmt: skip
+    assert again.read_bytes() == first.read_bytes()
+    # the newest changelog date (as rpm reads it from the RPMs), not the clock; SOURCE_DATE_EPOCH
+    # wins
+    rpms = [str(p) for p in nvidia.repo.rglob("*.rpm")]
+    newest = max(int(t) for t in _rpm("-qp", "--qf", "%{CHANGELOGTIME}\n", *rpms).split())
+    created = datetime.datetime.fromtimestamp(newest, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert json.loads(first.read_text())["creationInfo"]["created"] == created
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    dated = _sbom(nvidia, nvidia.repo, tmp_path / "dated.json")
+    assert dated["creationInfo"]["created"] == "2023-11-14T22:13:20Z"
+    assert dated["documentNamespace"] == json.loads(first.read_text())["documentNamespace"]
