@@ -4,11 +4,9 @@ archives in NVIDIA's layout, libb64 compiled from a stand-in of its zip) and on 
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from nvidia_fakes import cudnn_archive, generate_pinned, tensorrt_archive
 from source_fakes import libb64_zip
 from test_build import _python_tag
 from tinyspec import specs_tree, tiny_spec
+from twobuilds import build_twice
 
 from specgen.cli import main
 from specgen.rpmdiff import compare_folders, diff_rpms
@@ -44,26 +43,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
              libb64_zip(downloads)]  # fmt: skip
     generate_pinned(root, fakes)
     return root
-
-
-def build(specs: Path, workdir: Path, *only: str) -> dict[str, str]:
-    """`specgen build` into workdir/repo; every RPM's file name and sha256."""
-    repo = workdir / "repo"
-    args = ["build", "--specs", str(specs), "--repo", str(repo), "--workdir", str(workdir),
-            "--nodeps", "--no-space-check", "--arch", "x86_64"]  # fmt: skip
-    for name in only:
-        args += ["--only", name]
-    code, out = invoke(*args)
-    assert code == 0, out
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in repo.rglob("*.rpm")}
-
-
-def build_twice(specs: Path, tmp_path: Path, *only: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Two builds in unrelated folders (different lengths, too), the clock a second apart."""
-    first = build(specs, tmp_path / "a", *only)
-    time.sleep(1.1)  # rpm's build time and file mtimes have one-second resolution
-    second = build(specs, tmp_path / "elsewhere" / "second-build", *only)
-    return first, second
 
 
 def test_generated_specs_build_byte_identical_rpms(generated: Path, tmp_path: Path) -> None:
