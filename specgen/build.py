@@ -207,6 +207,7 @@ class Builder:
         )
         shutil.rmtree(job.topdir, ignore_errors=True)
         job.log.unlink(missing_ok=True)
+        _log_overlay(job.log, item)
         return job
 
     def _check_reproducible(
@@ -261,10 +262,11 @@ class Builder:
                 "source lock or pass --allow-unpinned"
             )
         if not source.path.is_file():
-            raise SpecgenError(
-                f"{name}: Source {source.file} is missing at {source.path} "
-                "(run `specgen sources`)"
-            )
+            where = (
+                f"(named by the lock overlay {source.overlay.listed_in})"
+                if source.overlay else "(run `specgen sources`)"
+            )  # fmt: skip
+            raise SpecgenError(f"{name}: Source {source.file} is missing at {source.path} {where}")
         if source.sha256 is None:
             return
         st = source.path.stat()
@@ -275,12 +277,33 @@ class Builder:
             return
         size, sha = file_facts(source.path)
         if sha != source.sha256 or (source.size is not None and size != source.size):
+            if source.overlay:
+                raise SpecgenError(
+                    f"{name}: Source {source.file} at {source.path} does not match its pin in the "
+                    f"lock overlay {source.overlay.listed_in}: sha256 {sha}, expected "
+                    f"{source.sha256}"
+                )
             raise SpecgenError(
                 f"{name}: Source {source.file} does not match its pin: sha256 {sha}, expected "
-                f"{source.sha256}; delete it and run `specgen sources`"
+                f"{source.sha256}; delete it and run `specgen sources` (a local archive of the "
+                "same Source needs a pin of its own: --lock-overlay)"
             )
         with self._repo_lock:
             self.state.verified[key] = (st.st_size, st.st_mtime_ns, source.sha256)
+
+
+def _log_overlay(log: Path, item: PlanItem) -> None:
+    """Head the build log with every Source a lock overlay supplied: nothing hidden."""
+    overlays = [s.overlay for s in item.from_overlay() if s.overlay]
+    if not overlays:
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:
+        for overlay in overlays:
+            fh.write(
+                f"# Source {overlay.file} from the lock overlay {overlay.listed_in}: "
+                f"{overlay.describe()}\n"
+            )
 
 
 def _macro_text() -> str:

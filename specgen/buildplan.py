@@ -16,7 +16,8 @@ import networkx as nx
 from specgen import graphio
 from specgen.errors import InputError, SpecgenError
 from specgen.graph import EXTERNAL
-from specgen.lock import SourceLock
+from specgen.lock import LockedSource, SourceLock
+from specgen.overlay import LockOverlay, OverlaySource
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class PlanSource:
     sha256: str | None
     size: int | None
     local: bool  # shipped beside the spec (not downloaded)
+    overlay: OverlaySource | None = None  # a local file standing in for the download
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class PlanItem:
 
     def unpinned(self) -> list[PlanSource]:
         return [s for s in self.sources if s.sha256 is None]
+
+    def from_overlay(self) -> list[PlanSource]:
+        """Sources a lock overlay supplies instead of the lock's downloads."""
+        return [s for s in self.sources if s.overlay is not None]
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,25 @@ def _graph(specs_dir: Path) -> nx.DiGraph:
         raise InputError(path, f"not a specgen graph: {err}") from None
 
 
-def load_plan(specs_dir: Path, lock: SourceLock, downloads: Path, arch: str) -> Plan:
-    """The plan for `arch` from a generated specs folder and its source lock."""
+def _download(s: LockedSource, downloads: Path, overlay: LockOverlay | None) -> PlanSource:
+    """A lock entry as the build sees it: the download, or the overlay's local file and pin."""
+    stand_in = overlay.sources.get(s.file) if overlay else None
+    if stand_in is None:
+        return PlanSource(s.file, downloads / s.file, s.sha256, s.size, local=False)
+    return PlanSource(
+        s.file, stand_in.path, stand_in.sha256, stand_in.size, local=False, overlay=stand_in
+    )
+
+
+def load_plan(
+    specs_dir: Path,
+    lock: SourceLock,
+    downloads: Path,
+    arch: str,
+    overlay: LockOverlay | None = None,
+) -> Plan:
+    """The plan for `arch` from a generated specs folder and its source lock; an overlay
+    (already checked against the lock) replaces the downloads it names with local files."""
     if not specs_dir.is_dir():
         raise InputError(specs_dir, "no specs folder (run `specgen generate`)")
     g = _graph(specs_dir)
@@ -92,7 +115,7 @@ def load_plan(specs_dir: Path, lock: SourceLock, downloads: Path, arch: str) -> 
             raise InputError(spec, "listed in graph.json but missing")
         sigs = read_signatures(spec_dir, name)
         sources = [
-            PlanSource(s.file, downloads / s.file, s.sha256, s.size, local=False)
+            _download(s, downloads, overlay)
             for s in lock.sources
             if name in s.packages and s.arch in (None, arch)
         ]

@@ -63,6 +63,9 @@ def _space_check(plan: Plan, pending: list[str], workdir: Path) -> None:
 @click.option("--only", multiple=True, metavar="PKG", help="Build only these specs.")
 @click.option("--keep-going", is_flag=True, help="After a failure, build what does not need it.")
 @click.option("--allow-unpinned", is_flag=True, help="Build Sources whose sha256 is unknown.")
+@click.option("--lock-overlay", "overlay_path", type=click.Path(path_type=Path),
+              help="Local files standing in for the lock's downloads, each with its own pin "
+              "(docs/lock-overlay.md); every Source it supplies is reported.")
 @click.option("--nodeps", is_flag=True, help="rpmbuild --nodeps (a host whose rpm database "
               "does not hold the BuildRequires, e.g. a Debian stand-in).")
 @click.option("--define", "defines", multiple=True, metavar="'NAME VALUE'",
@@ -78,8 +81,9 @@ def _space_check(plan: Plan, pending: list[str], workdir: Path) -> None:
 def build_command(
     specs_dir: Path, lock_path: Path | None, downloads: Path | None, repo: Path, workdir: Path,
     backend: str, mock_config: Path | None, jobs: int, only: tuple[str, ...], keep_going: bool,
-    allow_unpinned: bool, nodeps: bool, defines: tuple[str, ...], with_: tuple[str, ...],
-    without: tuple[str, ...], arch: str | None, no_space_check: bool, check_reproducible: bool,
+    allow_unpinned: bool, overlay_path: Path | None, nodeps: bool, defines: tuple[str, ...],
+    with_: tuple[str, ...], without: tuple[str, ...], arch: str | None, no_space_check: bool,
+    check_reproducible: bool,
 ) -> None:  # fmt: skip
     """Build the generated specs in dependency order into a local repository."""
     from specgen.build import Builder, Options
@@ -87,12 +91,20 @@ def build_command(
     from specgen.buildview import BuildView
     from specgen.cli_sources import host_arch
     from specgen.lock import read_lock
+    from specgen.overlay import read_overlay
     from specgen.rpmbuilder import Backend
 
     arch = arch or host_arch()
-    lock = read_lock(lock_path or specs_dir.parent / "sources" / "sources.lock.json")
-    plan = load_plan(specs_dir, lock, downloads or specs_dir.parent / "sources" / "downloads", arch)
+    lock_path = lock_path or specs_dir.parent / "sources" / "sources.lock.json"
+    lock = read_lock(lock_path)
+    overlay = read_overlay(overlay_path) if overlay_path else None
+    if overlay:
+        overlay.check_against(lock, lock_path)
+    downloads = downloads or specs_dir.parent / "sources" / "downloads"
+    plan = load_plan(specs_dir, lock, downloads, arch, overlay)
     names = list(only) or list(plan.items)
+    if overlay:
+        _announce_overlay(plan, names, overlay.path)
     config = mock_config or Path("mock-configs") / f"azure-linux-3-{arch}-specgen.cfg"
     options = Options(
         workdir=workdir,
@@ -121,6 +133,8 @@ def build_command(
     view.summary(results)
     if check_reproducible:
         view.reproducibility(results)
+    if overlay:
+        _overlay_summary(plan, list(results), overlay.path)
     failed = [r for r in results.values() if r.status.value in ("failed", "blocked")]
     if failed:
         raise SpecgenError(
@@ -134,6 +148,29 @@ def build_command(
                 f"{len(differ)} of {len(results)} packages are not reproducible: "
                 f"{', '.join(differ)} (reports under {workdir / 'reproducible'})"
             )
+
+
+def _announce_overlay(plan: Plan, names: list[str], overlay: Path) -> None:
+    """Before anything builds: each Source the overlay supplies, its file and its pin."""
+    click.echo(f"lock overlay {overlay}: these Sources are local files, not the lock's downloads")
+    for name in names:
+        for source in plan.items[name].from_overlay():
+            assert source.overlay is not None
+            click.echo(f"  {name}: {source.file}: {source.overlay.describe()}")
+
+
+def _overlay_summary(plan: Plan, names: list[str], overlay: Path) -> None:
+    """After the summary table: which packages were built from the overlay's files."""
+    lines = [
+        f"  {name}: {', '.join(s.file for s in plan.items[name].from_overlay())}"
+        for name in names
+        if plan.items[name].from_overlay()
+    ]
+    count = sum(len(plan.items[n].from_overlay()) for n in names)
+    noun = "Source" if count == 1 else "Sources"
+    click.echo(f"from the lock overlay {overlay}, not the lock's pins ({count} {noun}):")
+    for line in lines or ["  (none of the packages built here)"]:
+        click.echo(line)
 
 
 def _is_azure_linux() -> bool:

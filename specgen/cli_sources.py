@@ -151,6 +151,13 @@ def _report_refresh(result: PinRefresh, lock: Path) -> None:
     help="Download sources the lock has no sha256 for, and print the hash computed.",
 )
 @click.option(
+    "--lock-overlay",
+    "overlay_path",
+    type=click.Path(dir_okay=False),
+    help="Local files standing in for some Sources, each with its own pin: checked where they "
+    "are instead of downloaded, and reported (docs/lock-overlay.md).",
+)
+@click.option(
     "--update",
     is_flag=True,
     help="Refresh the lock's pins from NVIDIA's live manifests instead of downloading.",
@@ -162,6 +169,7 @@ def sources_command(
     arch: str | None,
     only: tuple[str, ...],
     allow_unpinned: bool,
+    overlay_path: str | None,
     update: bool,
     manifest_base: str,
 ) -> None:
@@ -173,8 +181,12 @@ def sources_command(
     """
     from specgen.download import Fetcher, exit_code, fetch_all, refresh_pins, select_only
     from specgen.lock import read_lock, write_lock
+    from specgen.overlay import read_overlay
 
     lock = read_lock(lock_path)
+    overlay = read_overlay(overlay_path) if overlay_path else None
+    if overlay:
+        overlay.check_against(lock, lock_path)
     with _session() as session:
         if update:
             result = refresh_pins(
@@ -189,8 +201,9 @@ def sources_command(
         with _progress() as hook:
             fetcher = Fetcher(session, retries=RETRIES, backoff=BACKOFF_S, progress=hook)
             outcomes = fetch_all(
-                fetcher, selected, Path(dest), None if chosen == "all" else chosen, allow_unpinned
-            )
+                fetcher, selected, Path(dest), None if chosen == "all" else chosen,
+                allow_unpinned, overlay,
+            )  # fmt: skip
     _console().print(_summary(outcomes))
     for o in outcomes:
         if o.computed_unpinned:

@@ -22,6 +22,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from specgen.errors import InputError, SpecgenError
 from specgen.filehash import file_facts
 from specgen.lock import LockedSource, SourceLock
+from specgen.overlay import LockOverlay, OverlaySource
 from specgen.redist import REDIST_ROOT, parse_manifest
 
 CHUNK = 1 << 20
@@ -44,7 +45,8 @@ class _Retry(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one lock entry: status is downloaded, present, unpinned or skipped-arch."""
+    """What became of one lock entry: status is downloaded, present, unpinned, skipped-arch or
+    overlay (a lock overlay's local file, verified against the overlay's pin)."""
 
     source: LockedSource
     status: str
@@ -204,6 +206,25 @@ def fetch_source(
     return Outcome(source, "downloaded", size, sha, note)
 
 
+def check_stand_in(source: LockedSource, stand_in: OverlaySource) -> Outcome:
+    """A lock overlay's local file for `source`, verified against the overlay's own pin; it is
+    not copied into DEST: the build reads it where it is."""
+    if not stand_in.path.is_file():
+        raise SpecgenError(
+            f"{source.file}: missing at {stand_in.path} (named by the lock overlay "
+            f"{stand_in.listed_in})"
+        )
+    size, sha = file_facts(stand_in.path)
+    if size != stand_in.size or sha != stand_in.sha256:
+        raise SpecgenError(
+            f"{source.file}: {stand_in.path} does not match its pin in the lock overlay "
+            f"{stand_in.listed_in}: sha256 {sha}, expected {stand_in.sha256}; size {size}, "
+            f"expected {stand_in.size}"
+        )
+    note = f"{stand_in.path}; hash from {stand_in.hash_from}"
+    return Outcome(source, "overlay", size, sha, note)
+
+
 def wanted(source: LockedSource, arch: str | None) -> bool:
     """Whether an entry is for `arch` (None: every arch); arch-independent entries always are."""
     return arch is None or source.arch is None or source.arch == arch
@@ -230,14 +251,20 @@ def fetch_all(
     dest: Path,
     arch: str | None,
     allow_unpinned: bool = False,
+    overlay: LockOverlay | None = None,
 ) -> list[Outcome]:
-    """Every entry's outcome, in order; stops at the first failure (a SpecgenError)."""
-    return [
-        fetch_source(fetcher, s, dest, allow_unpinned)
-        if wanted(s, arch)
-        else Outcome(s, "skipped-arch")
-        for s in sources
-    ]
+    """Every entry's outcome, in order; stops at the first failure (a SpecgenError). Entries
+    a lock overlay supplies are checked where they are instead of downloaded."""
+    stand_ins = overlay.sources if overlay else {}
+    outcomes = []
+    for s in sources:
+        if not wanted(s, arch):
+            outcomes.append(Outcome(s, "skipped-arch"))
+        elif s.file in stand_ins:
+            outcomes.append(check_stand_in(s, stand_ins[s.file]))
+        else:
+            outcomes.append(fetch_source(fetcher, s, dest, allow_unpinned))
+    return outcomes
 
 
 def exit_code(outcomes: Iterable[Outcome]) -> int:
