@@ -35,6 +35,23 @@ settings.load_profile(
 )
 
 
+# Figures tests measure (build and serve times), printed after the run's summary: speed targets
+# are benches' business, but a test that builds Triton says how long it took.
+_FIGURES: list[str] = []
+
+
+def report_figure(line: str) -> None:
+    """Print `line` in the "figures" section at the end of the run."""
+    _FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run opt-in slow tests")
 
