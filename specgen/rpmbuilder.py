@@ -114,6 +114,15 @@ def _can_unshare() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None
 
 
+# rpmbuild ends a failed build with a summary that only repeats its own last error line.
+_RPM_SUMMARY = "RPM build errors:"
+
+
 def _tail(log: Path) -> str:
-    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    return " | ".join(lines[-2:])[-300:]
+    """The last lines before rpmbuild's summary: the failing command's own words, then
+    rpmbuild's `error: Bad exit status from ... (%section)`."""
+    text = log.read_text(errors="replace")
+    if _RPM_SUMMARY in text:
+        text = text[: text.rindex(_RPM_SUMMARY)]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[-3:])[-400:]

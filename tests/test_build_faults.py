@@ -55,6 +55,17 @@ def test_keep_going_builds_what_does_not_need_the_failure(tmp_path: Path) -> Non
     assert (tmp_path / "work" / "logs" / "aaa.log").is_file()
 
 
+def test_a_failed_build_names_the_failing_commands_words_not_rpms_summary(tmp_path: Path) -> None:
+    specs_tree(tmp_path, {"aaa": ("cp no-such-file here", [])})
+    result = CliRunner().invoke(main, build_args(tmp_path))
+    assert result.exit_code == 2
+    [line] = [ln for ln in result.output.splitlines() if ln.startswith("specgen: error:")]
+    assert "aaa: rpmbuild failed (exit 1); last lines in " in line
+    cp_said = "cp: cannot stat 'no-such-file': No such file or directory"
+    assert f"{cp_said} | error: Bad exit status from " in line
+    assert line.endswith("(%build)")
+
+
 def test_without_keep_going_nothing_new_starts_after_a_failure(tmp_path: Path) -> None:
     specs_tree(tmp_path, {"aaa": ("exit 1", []), "bbb": ("true", ["aaa"]), "ccc": ("true", [])})
     result = CliRunner().invoke(main, build_args(tmp_path, "-j", "1"))
