@@ -66,15 +66,31 @@ def test_every_build_requires_of_a_profile_has_a_stand_in(profile_name: str) -> 
 
 def test_the_hook_value_keeps_each_argument_whole_through_the_shell(tmp_path: Path) -> None:
     data = buildroot.load_data()
+    cpu = buildroot.profile(data, "cpu")
     sysroot = tmp_path / "sys root"
-    value = buildroot.hook_value(data, sysroot, ccache=True)
+    value = buildroot.hook_value(data, cpu, sysroot, ccache=True)
     args = shlex.split(value)
     assert args[0] == f"-DCMAKE_PREFIX_PATH={sysroot}/usr;{buildroot.SHIMS}"
     assert f"-Dlibevhtp_DIR={sysroot}/usr/lib/cmake/libevhtp" in args
     assert args[-2:] == [f"-DCMAKE_{lang}_COMPILER_LAUNCHER=ccache" for lang in ("C", "CXX")]
-    assert "ccache" not in buildroot.hook_value(data, sysroot, ccache=False)
+    assert "ccache" not in buildroot.hook_value(data, cpu, sysroot, ccache=False)
     with pytest.raises(buildroot.StandinError, match="cannot go into an rpm macro"):
-        buildroot.hook_value(data, tmp_path / "100%", ccache=False)
+        buildroot.hook_value(data, cpu, tmp_path / "100%", ccache=False)
+
+
+def test_a_profile_adds_its_own_cmake_arguments_after_the_common_ones(tmp_path: Path) -> None:
+    """Where a GPU profile puts its CUDA arguments (issue 11)."""
+    data = buildroot.load_data()
+    data["profiles"]["probe"] = {
+        "switches": [], "libraries": [], "server": ["tritonserver"],
+        "cmake_args": ["-DCUDAToolkit_ROOT={sysroot}/usr/local/cuda"],
+    }  # fmt: skip
+    args = shlex.split(
+        buildroot.hook_value(data, buildroot.profile(data, "probe"), tmp_path, ccache=True)
+    )
+    common = len(data["cmake"]["args"])
+    assert args[common] == f"-DCUDAToolkit_ROOT={tmp_path}/usr/local/cuda"
+    assert args[common + 1 :] == data["cmake"]["ccache"]
 
 
 def test_the_cmake_shims_give_what_triton_asks_for(tmp_path: Path) -> None:

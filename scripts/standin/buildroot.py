@@ -44,6 +44,7 @@ class Profile:
     switches: list[str]
     libraries: list[str]
     server: list[str]
+    cmake_args: list[str]  # after [cmake] args, for this profile only
 
 
 def load_data(path: Path = DATA) -> dict:
@@ -63,7 +64,13 @@ def profile(data: dict, name: str) -> Profile:
     except KeyError:
         known = ", ".join(sorted(data["profiles"]))
         raise StandinError(f"no profile {name!r} in {DATA} (profiles: {known})") from None
-    return Profile(name, list(raw["switches"]), list(raw["libraries"]), list(raw["server"]))
+    return Profile(
+        name,
+        list(raw["switches"]),
+        list(raw["libraries"]),
+        list(raw["server"]),
+        list(raw.get("cmake_args", [])),
+    )
 
 
 def os_release() -> tuple[str, str]:
@@ -137,20 +144,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def hook_value(data: dict, sysroot: Path, ccache: bool) -> str:
-    """triton_extra_cmake_args: the profile-independent CMake arguments, shell-quoted (the
-    spec expands the macro inside its %build shell)."""
+def hook_value(data: dict, prof: Profile, sysroot: Path, ccache: bool) -> str:
+    """triton_extra_cmake_args: the [cmake] arguments, then the profile's, then ccache's;
+    shell-quoted (the spec expands the macro inside its %build shell)."""
     for path in (sysroot, SHIMS):
         if any(c in str(path) for c in "%\n'\"\\$`"):
             raise StandinError(f"{path}: %, quotes, $ or newlines cannot go into an rpm macro")
-    args = [a.format(sysroot=sysroot, shims=SHIMS) for a in data["cmake"]["args"]]
+    template = [*data["cmake"]["args"], *prof.cmake_args]
+    args = [a.format(sysroot=sysroot, shims=SHIMS) for a in template]
     if ccache:
         args += data["cmake"]["ccache"]
     return " ".join(shlex.quote(a) for a in args)
 
 
 def cmd_cmake_args(args: argparse.Namespace) -> int:
-    print(hook_value(load_data(), args.sysroot.resolve(), not args.no_ccache))
+    data = load_data()
+    print(hook_value(data, profile(data, args.profile), args.sysroot.resolve(), not args.no_ccache))
     return 0
 
 
@@ -231,7 +240,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     times = {"libraries": specgen_build(common, prof.libraries, args.specgen_args, env)}
     unpacked = fill_sysroot(repo, sysroot, prof.libraries)
     print(f"standin: unpacked into {sysroot}: {', '.join(unpacked)}")
-    hook = hook_value(data, sysroot, ccache)
+    hook = hook_value(data, prof, sysroot, ccache)
     define = ["--define", f"triton_extra_cmake_args {hook}"]
     times["server"] = specgen_build(common, prof.server, define + args.specgen_args, env)
     report = {"profile": prof.name, "seconds": {k: round(v, 1) for k, v in times.items()}}
@@ -261,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
     )
     hook = sub.add_parser("cmake-args", help="print triton_extra_cmake_args for a sysroot")
     hook.add_argument("--sysroot", type=Path, required=True)
+    hook.add_argument("--profile", default="cpu")
     hook.add_argument("--no-ccache", action="store_true")
     hook.set_defaults(run=cmd_cmake_args)
     build = sub.add_parser("build", help="libraries, sysroot, then the server")
