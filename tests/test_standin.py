@@ -5,6 +5,7 @@ hook value it passes through rpm survives the shell."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shlex
 import subprocess
@@ -122,3 +123,21 @@ def test_the_cmake_shims_give_what_triton_asks_for(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stdout + built.stderr
     link = (tmp_path / "b" / "CMakeFiles" / "probe.dir" / "link.txt").read_text()
     assert re.search(r"\S*/libprotobuf\.so\b", link) and re.search(r"\S*/libre2\.so\b", link), link
+
+
+def test_ccache_counts_are_this_builds_own(tmp_path: Path) -> None:
+    """Counted from the stats log ccache writes for the build (two compiles here), not from
+    its machine-wide counters."""
+    require_tool("ccache", "gcc")
+    (tmp_path / "a.c").write_text("int f(void) { return 1; }\n")
+    env = {**os.environ, "CCACHE_DIR": str(tmp_path / "cache"),
+           "CCACHE_STATSLOG": str(tmp_path / "stats.log")}  # fmt: skip
+    for _ in range(2):
+        subprocess.run(["ccache", "gcc", "-c", "a.c", "-o", "a.o"], cwd=tmp_path, env=env,
+                       check=True)  # fmt: skip
+    assert buildroot.ccache_counts(tmp_path / "stats.log") == {
+        "direct_cache_hit": 1, "preprocessed_cache_hit": 0, "cache_miss": 1,
+    }  # fmt: skip
+    assert buildroot.ccache_counts(tmp_path / "absent.log") == dict.fromkeys(
+        buildroot.CCACHE_COUNTERS, 0
+    )

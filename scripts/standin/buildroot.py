@@ -188,14 +188,17 @@ def fill_sysroot(repo: Path, sysroot: Path, specs: list[str]) -> list[str]:
     return [p.name for p in rpms]
 
 
-def ccache_stats() -> dict[str, int]:
-    out = subprocess.run(["ccache", "--print-stats"], capture_output=True, text=True, check=False)
-    stats = {}
-    for line in out.stdout.splitlines():
-        key, _, value = line.partition("\t")
-        if value.strip().isdigit():
-            stats[key] = int(value)
-    return stats
+CCACHE_COUNTERS = ("direct_cache_hit", "preprocessed_cache_hit", "cache_miss")
+
+
+def ccache_counts(stats_log: Path) -> dict[str, int]:
+    """This build's hits and misses, from ccache's stats log (one counter name per line for
+    each compile): ccache's own counters are machine-wide and count other builds too."""
+    try:
+        lines = stats_log.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    return {name: lines.count(name) for name in CCACHE_COUNTERS}
 
 
 def specgen_build(common: list[str], only: list[str], extra: list[str], env: dict) -> float:
@@ -236,7 +239,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         # hashed, so the same sources built in another work folder hit the cache.
         env.setdefault("CCACHE_BASEDIR", str(workdir))
         env.setdefault("CCACHE_NOHASHDIR", "true")
-    before = ccache_stats() if ccache else {}
+        stats_log = workdir / "ccache-stats.log"
+        stats_log.unlink(missing_ok=True)
+        env["CCACHE_STATSLOG"] = str(stats_log)
     times = {"libraries": specgen_build(common, prof.libraries, args.specgen_args, env)}
     unpacked = fill_sysroot(repo, sysroot, prof.libraries)
     print(f"standin: unpacked into {sysroot}: {', '.join(unpacked)}")
@@ -245,11 +250,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     times["server"] = specgen_build(common, prof.server, define + args.specgen_args, env)
     report = {"profile": prof.name, "seconds": {k: round(v, 1) for k, v in times.items()}}
     if ccache:
-        after = ccache_stats()
-        report["ccache"] = {
-            k: after.get(k, 0) - before.get(k, 0)
-            for k in ("direct_cache_hit", "preprocessed_cache_hit", "cache_miss")
-        }
+        report["ccache"] = ccache_counts(stats_log)
     print("standin: " + json.dumps(report))
     if args.report:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
