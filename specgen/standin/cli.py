@@ -1,0 +1,107 @@
+"""The stand-in's command line: `pin` writes the lock from the registries, `fetch` downloads and
+verifies every file of it into a cache, `layout` makes the specs' Sources and the CUDA tree."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+import requests
+
+from specgen.download import Fetcher, fetch_all
+from specgen.errors import SpecgenError
+from specgen.lock import read_lock, write_lock
+from specgen.standin.components import LOCK, data_path, load_plan
+
+DEFAULT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "specgen" / "standin"
+)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SpecgenError as err:
+            click.echo(f"standin-nvidia: error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+
+@click.group(cls=_Group)
+def standin() -> None:
+    """NVIDIA's and Microsoft's archives stood in for by the same binaries from PyPI, npm and
+    Debian (docs/gpu-build.md)."""
+
+
+@standin.command("pin")
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the lock [default: specgen/data/standin/nvidia.lock.json].",
+)
+def pin_command(lock_path: Path | None) -> None:
+    """Pin every file in the lock with the hash its registry publishes."""
+    from specgen.standin.pin import pin_all
+
+    lock = pin_all(Fetcher(requests.Session()), load_plan())
+    target = lock_path or data_path(LOCK)
+    write_lock(target, lock)
+    for source in lock.sources:
+        click.echo(f"{source.sha256}  {source.size:>11}  {source.file}")
+    click.echo(f"wrote {target} ({len(lock.sources)} files)")
+
+
+@standin.command("fetch")
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_CACHE,
+    show_default=True,
+    help="Where the downloads are kept.",
+)
+def fetch_command(cache: Path) -> None:
+    """Download every file of the lock into the cache, each checked against its pin."""
+    lock = read_lock(data_path(LOCK))
+    outcomes = fetch_all(Fetcher(requests.Session()), lock.sources, cache / "downloads", None)
+    for outcome in outcomes:
+        click.echo(f"{outcome.status:>10}  {outcome.source.file}")
+
+
+@standin.command("layout")
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_CACHE,
+    show_default=True,
+    help="Where `fetch` put the downloads; the layout goes beside them.",
+)
+@click.option(
+    "--project-lock",
+    type=click.Path(path_type=Path, exists=True),
+    default=Path("sources/sources.lock.json"),
+    show_default=True,
+    help="The project's source lock, copied with the stand-in's own pins.",
+)
+def layout_command(cache: Path, project_lock: Path) -> None:
+    """Lay out the specs' Sources, their lock and the CUDA tree from the downloads."""
+    from specgen.standin.cudatree import missing_for_cuda_code
+    from specgen.standin.layout import lay_out
+
+    lock = read_lock(data_path(LOCK))
+    done = lay_out(load_plan(), lock, cache / "downloads", cache, project_lock)
+    for spec, path in sorted(done.archives.items()):
+        click.echo(
+            f"{spec}: {path} ({path.stat().st_size:,} bytes) from {', '.join(done.inputs[spec])}"
+        )
+    click.echo(
+        f"cuda: {done.cuda.root} ({done.cuda.files} files, {done.cuda.bytes:,} bytes; "
+        f"libraries {', '.join(done.cuda.libraries)})"
+    )
+    missing = missing_for_cuda_code(done.cuda.root)
+    if missing:
+        click.echo(f"cuda: not in the wheels, needed to compile CUDA code: {', '.join(missing)}")
+    click.echo(f"lock: {done.lock} (build with --lock {done.lock} --downloads {cache / 'sources'})")

@@ -1,0 +1,168 @@
+"""The stand-in's lock, from what the registries publish: PyPI's simple index (PEP 691 JSON,
+with each file's sha256), npm's registry (dist.integrity, a sha512 the file is checked against
+before its sha256 is taken) and Debian's Packages index (its sha256, reached through the
+suite's InRelease, whose signature gpgv checks with Debian's archive keyring)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import lzma
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from specgen.download import Fetcher
+from specgen.errors import SpecgenError
+from specgen.lock import LockedSource, SourceLock
+from specgen.standin.components import StandinPlan, Wanted
+
+_PEP691 = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+
+@dataclass(frozen=True)
+class Registries:
+    """Where each registry answers, and the keyring Debian's InRelease must be signed with."""
+
+    pypi_simple: str = "https://pypi.org/simple"
+    npm: str = "https://registry.npmjs.org"
+    debian: str = "https://deb.debian.org/debian"
+    debian_keyring: Path = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+
+
+@dataclass(frozen=True)
+class Pin:
+    url: str
+    file: str
+    sha256: str
+    size: int
+    pinned_by: str
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _wheel_matches(filename: str, want: Wanted) -> bool:
+    """A wheel of this name, version, Python tag and (one of its) platform tags."""
+    if not filename.endswith(".whl"):
+        return False
+    parts = filename[:-4].split("-")
+    if len(parts) not in (5, 6):
+        return False
+    name, version, python, platforms = parts[0], parts[1], parts[-3], parts[-1]
+    return (
+        _normalize(name) == _normalize(want.name)
+        and version == want.version
+        and python == want.python
+        and want.platform in platforms.split(".")
+    )
+
+
+def pin_pypi(fetcher: Fetcher, want: Wanted, where: Registries) -> Pin:
+    url = f"{where.pypi_simple}/{_normalize(want.name)}/"
+    resp = fetcher.session.get(url, headers=_PEP691, timeout=fetcher.timeout)
+    if resp.status_code != 200:
+        raise SpecgenError(f"PyPI: {want.name}: HTTP {resp.status_code} for {url}")
+    found = [f for f in resp.json()["files"] if _wheel_matches(f["filename"], want)]
+    if len(found) != 1:
+        names = sorted(f["filename"] for f in found)
+        raise SpecgenError(
+            f"PyPI: {want.name}=={want.version} ({want.python}, {want.platform}): "
+            f"{len(found)} wheels match {names or ''}".rstrip()
+        )
+    entry = found[0]
+    return Pin(entry["url"].split("#", 1)[0], entry["filename"], entry["hashes"]["sha256"],
+               int(entry["size"]), f"PyPI simple index ({want.name} {want.version})")  # fmt: skip
+
+
+def pin_npm(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) -> Pin:
+    """npm publishes sha512 only: download, check it, and take the sha256 of those bytes."""
+    meta = fetcher.session.get(f"{where.npm}/{want.name}/{want.version}", timeout=fetcher.timeout)
+    if meta.status_code != 200:
+        raise SpecgenError(f"npm: {want.name}@{want.version}: HTTP {meta.status_code}")
+    dist = meta.json()["dist"]
+    algo, _, b64 = str(dist["integrity"]).partition("-")
+    if algo != "sha512":
+        raise SpecgenError(f"npm: {want.name}@{want.version}: integrity is {algo}, not sha512")
+    tarball = str(dist["tarball"])
+    part = scratch / tarball.rsplit("/", 1)[1]
+    fetcher.to_part(tarball, part, part.name, None)
+    data = part.read_bytes()
+    if hashlib.sha512(data).digest() != base64.b64decode(b64):
+        raise SpecgenError(f"npm: {tarball}: its sha512 differs from the registry's integrity")
+    return Pin(tarball, part.name, hashlib.sha256(data).hexdigest(), len(data),
+               f"npm registry {want.name}@{want.version}: sha512 matched dist.integrity, "
+               "sha256 computed from the same bytes")  # fmt: skip
+
+
+def _stanzas(text: str) -> Iterator[dict[str, str]]:
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            if line and not line[0].isspace() and ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        if fields:
+            yield fields
+
+
+def _inrelease_sha256(signed: bytes, path: str) -> tuple[str, int]:
+    """The sha256 and size InRelease records for one index file (after gpgv checked it)."""
+    in_sha256 = False
+    for line in signed.decode().splitlines():
+        if line.startswith("SHA256:"):
+            in_sha256 = True
+        elif in_sha256 and line.startswith(" "):
+            sha, size, name = line.split()
+            if name == path:
+                return sha, int(size)
+        else:
+            in_sha256 = False
+    raise SpecgenError(f"Debian: InRelease lists no {path}")
+
+
+def pin_deb(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) -> Pin:
+    dists = f"{where.debian}/dists/{want.suite}"
+    inrelease = scratch / f"{want.suite}-InRelease"
+    inrelease.write_bytes(fetcher.get_bytes(f"{dists}/InRelease"))
+    checked = subprocess.run(
+        ["gpgv", "--keyring", str(where.debian_keyring), "--output", "-", str(inrelease)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if checked.returncode != 0:
+        raise SpecgenError(f"Debian: {dists}/InRelease: gpgv: {checked.stderr.decode()[-300:]}")
+    index = "main/binary-amd64/Packages.xz"
+    sha, size = _inrelease_sha256(checked.stdout, index)
+    packed = fetcher.get_bytes(f"{dists}/{index}")
+    if (hashlib.sha256(packed).hexdigest(), len(packed)) != (sha, size):
+        raise SpecgenError(f"Debian: {dists}/{index} does not match its InRelease")
+    for fields in _stanzas(lzma.decompress(packed).decode()):
+        if fields.get("Package") == want.name and fields.get("Version") == want.version:
+            filename = fields["Filename"]
+            return Pin(f"{where.debian}/{filename}", filename.rsplit("/", 1)[1], fields["SHA256"],
+                       int(fields["Size"]), f"Debian {want.suite} main amd64 Packages "
+                       "(InRelease checked by gpgv)")  # fmt: skip
+    raise SpecgenError(f"Debian {want.suite}: no {want.name} {want.version} in {index}")
+
+
+def pin_all(fetcher: Fetcher, plan: StandinPlan, where: Registries | None = None) -> SourceLock:
+    """A lock pinning every file the plan names, each with its registry's hash."""
+    where = where or Registries()
+    sources: list[LockedSource] = []
+    with tempfile.TemporaryDirectory(prefix="standin-pin-") as tmp:
+        scratch = Path(tmp)
+        for want in plan.wanted:
+            if want.kind == "pypi":
+                pin = pin_pypi(fetcher, want, where)
+            elif want.kind == "npm":
+                pin = pin_npm(fetcher, want, where, scratch)
+            else:
+                pin = pin_deb(fetcher, want, where, scratch)
+            sources.append(LockedSource(file=pin.file, url=pin.url, sha256=pin.sha256,
+                                        size=pin.size, pinned_by=pin.pinned_by,
+                                        packages=(want.feeds,), arch="x86_64"))  # fmt: skip
+    return SourceLock(release=plan.release, sources=tuple(sources))
