@@ -19,7 +19,9 @@ from specgen.errors import InputError
 LOCK_FORMAT = 1
 DEFAULT_LOCK = Path("sources/sources.lock.json")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+# `~` as in pre-release and Debian versions (foo-1.0~rc1.tar.gz, x_12.5.40~12.5.0-2_amd64.deb);
+# never first, so a shell never expands it.
+_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]*")
 
 
 @dataclass(frozen=True)

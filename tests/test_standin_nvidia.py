@@ -25,7 +25,13 @@ from specgen.download import Fetcher
 from specgen.errors import InputError, SpecgenError
 from specgen.lock import LockedSource, SourceLock, read_lock
 from specgen.standin.components import LOCK, data_path, load_plan
-from specgen.standin.cudatree import cuda_tree, missing_for_cuda_code
+from specgen.standin.cudatree import (
+    COMPILER_FILES,
+    DEV_FILES,
+    add_compiler,
+    cuda_tree,
+    missing_for_cuda_code,
+)
 from specgen.standin.cudnn import cudnn_archive
 from specgen.standin.layout import standin_lock
 from specgen.standin.onnxruntime import onnxruntime_archive
@@ -104,18 +110,18 @@ def test_a_wheel_member_that_differs_from_its_record_is_refused(tmp_path: Path) 
     assert not (tmp_path / "out" / "cudnn-linux-x86_64-9.8.0.87_cuda12-archive.tar.xz").exists()
 
 
-def _deb(tmp_path: Path, files: dict[str, bytes]) -> Path:
+def _deb(tmp_path: Path, files: dict[str, bytes], name: str = "libonnxruntime-dev") -> Path:
     """A real .deb made by dpkg-deb."""
-    root = tmp_path / "debroot"
+    root = tmp_path / f"debroot-{name}"
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(
-        "Package: libonnxruntime-dev\nVersion: 1.21.0+dfsg-1\nArchitecture: amd64\n"
+        f"Package: {name}\nVersion: 1.21.0+dfsg-1\nArchitecture: amd64\n"
         "Maintainer: test <t@example.org>\nDescription: test\n"
     )
     for rel, data in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
-    out = tmp_path / "libonnxruntime-dev_1.21.0+dfsg-1_amd64.deb"
+    out = tmp_path / f"{name}_1.21.0+dfsg-1_amd64.deb"
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(out)],
                    check=True, capture_output=True)  # fmt: skip
     return out
@@ -209,6 +215,51 @@ def test_cuda_tree_merges_the_wheels_as_a_toolkit(tmp_path: Path) -> None:
     clash = make_wheel(tmp_path / "other-1.0-py3-none-any.whl", {"nvidia/x/bin/ptxas": b"other"})
     with pytest.raises(SpecgenError, match=r"bin/ptxas is in two wheels"):
         cuda_tree([nvcc, clash], tmp_path / "cuda2")
+
+
+def test_the_compiler_from_debians_packages_joins_the_tree(tmp_path: Path) -> None:
+    require_tool("dpkg-deb")
+    runtime = make_wheel(tmp_path / "nvidia_cuda_runtime_cu12-12.8.90-py3-none-any.whl", {
+        "nvidia/cuda_runtime/lib/libcudart.so.12": b"\x7fELF cudart",
+        "nvidia/cuda_nvcc/bin/ptxas": b"\x7fELF ptxas 12.8",
+        "nvidia/cuda_nvcc/nvvm/libdevice/libdevice.10.bc": b"BC",
+    })  # fmt: skip
+    tree = cuda_tree([runtime], tmp_path / "cuda")
+    toolkit = _deb(tmp_path, {
+        **{m.removeprefix("./"): f"bin {m}".encode() for m in COMPILER_FILES},
+        "usr/bin/ptxas": b"ptxas 12.5: must not replace 12.8's",
+    }, "nvidia-cuda-toolkit")  # fmt: skip
+    dev = _deb(
+        tmp_path, {m.removeprefix("./"): f"lib {m}".encode() for m in DEV_FILES}, "nvidia-cuda-dev"
+    )
+    add_compiler(tree.root, toolkit, dev)
+    assert (tree.root / "bin/nvcc").read_bytes() == b"bin ./usr/lib/nvidia-cuda-toolkit/bin/nvcc"
+    assert (tree.root / "nvvm/bin/cicc").is_file()
+    assert (
+        tree.root / "lib64/libcudadevrt.a"
+    ).read_bytes() == b"lib ./usr/lib/x86_64-linux-gnu/libcudadevrt.a"
+    assert (tree.root / "bin/ptxas").read_bytes() == b"\x7fELF ptxas 12.8"
+    assert (
+        "NVVMIR_LIBRARY_DIR = $(TOP)/nvvm/libdevice" in (tree.root / "bin/nvcc.profile").read_text()
+    )
+    assert missing_for_cuda_code(tree.root) == []
+    short = _deb(tmp_path / "short", {"usr/bin/nvlink": b"x"}, "nvidia-cuda-toolkit")
+    with pytest.raises(
+        SpecgenError, match=r"nvidia-cuda-toolkit_1.21.0\+dfsg-1_amd64.deb: no ./usr/bin/bin2c"
+    ):
+        add_compiler(cuda_tree([runtime], tmp_path / "cuda2").root, short, dev)
+
+
+def test_lock_file_names_may_carry_debian_tildes_but_not_start_with_one(tmp_path: Path) -> None:
+    lock = tmp_path / "lock.json"
+    entry = {"file": "nvidia-cuda-dev_12.5.39~12.5.0-2+b1_amd64.deb", "url": "https://d/x.deb"}
+    lock.write_text(json.dumps({"format": 1, "release": "25.03", "sources": [entry]}))
+    assert read_lock(lock).sources[0].file == entry["file"]
+    lock.write_text(
+        json.dumps({"format": 1, "release": "25.03", "sources": [{**entry, "file": "~x.deb"}]})
+    )
+    with pytest.raises(InputError, match=r"'~x.deb' is not a plain file name"):
+        read_lock(lock)
 
 
 def test_standin_lock_pins_only_the_standins_own_files_and_says_so(tmp_path: Path) -> None:

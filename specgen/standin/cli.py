@@ -4,6 +4,7 @@ verifies every file of it into a cache, `layout` makes the specs' Sources and th
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -103,5 +104,10 @@ def layout_command(cache: Path, project_lock: Path) -> None:
     )
     missing = missing_for_cuda_code(done.cuda.root)
     if missing:
-        click.echo(f"cuda: not in the wheels, needed to compile CUDA code: {', '.join(missing)}")
+        click.echo(f"cuda: missing, needed to compile CUDA code: {', '.join(missing)}")
+    nvcc = subprocess.run([str(done.cuda.root / "bin" / "nvcc"), "--version"], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    click.echo(
+        f"cuda: compiler {nvcc.stdout.strip().splitlines()[-1] if nvcc.stdout else nvcc.stderr}"
+    )
     click.echo(f"lock: {done.lock} (build with --lock {done.lock} --downloads {cache / 'sources'})")

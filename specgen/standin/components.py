@@ -12,7 +12,7 @@ from specgen.redist import shipped_manifest
 
 DATA = "standin/nvidia.toml"
 LOCK = "standin/nvidia.lock.json"
-FEEDS = frozenset({"cudnn", "tensorrt", "onnxruntime", "cuda"})
+FEEDS = frozenset({"cudnn", "tensorrt", "onnxruntime", "cuda", "cuda-compiler"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Wanted:
     platform: str = ""  # a wheel's platform tag
     python: str = "py3"  # a wheel's Python tag
     suite: str = ""  # a Debian suite
+    area: str = "main"  # a Debian archive area (main, non-free)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def _entry(origin: str, kind: str, raw: dict[str, object], cuda: dict[str, str])
         platform=text("platform", "") if kind == "pypi" else "",
         python=text("python", "py3") if kind == "pypi" else "py3",
         suite=text("suite") if kind == "deb" else "",
+        area=text("area", "main") if kind == "deb" else "main",
     )
 
 

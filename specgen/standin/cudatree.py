@@ -3,7 +3,8 @@
 
 The wheels are made for running, not for compiling CUDA code: they lack the compiler driver and
 front end (nvcc, cicc, cudafe++, fatbinary, nvlink), the static runtime and the driver's link
-stub. `missing_for_cuda_code` names what of those is absent from a tree."""
+stub. `add_compiler` takes those from Debian's packages of NVIDIA's binaries (an older CUDA: the
+tree then mixes versions, see docs/gpu-build.md); `missing_for_cuda_code` names what is absent."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from pathlib import Path
 
 from specgen.errors import SpecgenError
 from specgen.standin.archive import Wheel
+from specgen.standin.debfile import deb_extract
 
 # What compiling and linking CUDA code (CMake's CUDA language) needs from a toolkit, beyond
 # headers and shared libraries.
 CUDA_COMPILE_NEEDS = (
-    "bin/nvcc", "bin/cicc", "bin/cudafe++", "bin/fatbinary", "bin/nvlink", "bin/ptxas",
+    "bin/nvcc", "nvvm/bin/cicc", "bin/cudafe++", "bin/fatbinary", "bin/nvlink", "bin/ptxas",
     "nvvm/libdevice/libdevice.10.bc", "lib64/libcudart_static.a", "lib64/libcudadevrt.a",
     "lib64/stubs/libcuda.so",
 )  # fmt: skip
@@ -86,3 +88,51 @@ def cuda_tree(wheels: list[Path], dest: Path) -> CudaTree:
 def missing_for_cuda_code(root: Path) -> list[str]:
     """What compiling CUDA code needs that the tree lacks."""
     return [rel for rel in CUDA_COMPILE_NEEDS if not (root / rel).exists()]
+
+
+# NVIDIA's compiler binaries in Debian's nvidia-cuda-toolkit, and where a toolkit keeps them
+# (cicc under nvvm/bin, as nvcc.profile's CICC_PATH says).
+COMPILER_FILES = {
+    "./usr/lib/nvidia-cuda-toolkit/bin/nvcc": "bin/nvcc",
+    "./usr/lib/nvidia-cuda-toolkit/bin/cicc": "nvvm/bin/cicc",
+    "./usr/lib/nvidia-cuda-toolkit/bin/crt/link.stub": "bin/crt/link.stub",
+    "./usr/lib/nvidia-cuda-toolkit/bin/crt/prelink.stub": "bin/crt/prelink.stub",
+    "./usr/bin/cudafe++": "bin/cudafe++",
+    "./usr/bin/fatbinary": "bin/fatbinary",
+    "./usr/bin/nvlink": "bin/nvlink",
+    "./usr/bin/bin2c": "bin/bin2c",
+}
+# From Debian's nvidia-cuda-dev: what nvcc links by default and CMake's compiler check needs.
+DEV_FILES = {
+    "./usr/lib/x86_64-linux-gnu/libcudadevrt.a": "lib64/libcudadevrt.a",
+    "./usr/lib/x86_64-linux-gnu/libcudart_static.a": "lib64/libcudart_static.a",
+    "./usr/lib/x86_64-linux-gnu/stubs/libcuda.so": "lib64/stubs/libcuda.so",
+}
+# nvcc reads this beside itself: everything relative to the tree, nothing of the host's.
+NVCC_PROFILE = """
+TOP              = $(_HERE_)/..
+
+CICC_PATH        = $(TOP)/nvvm/bin
+NVVMIR_LIBRARY_DIR = $(TOP)/nvvm/libdevice
+
+LD_LIBRARY_PATH += $(TOP)/lib64:
+PATH            += $(TOP)/nvvm/bin:$(_HERE_):
+
+INCLUDES        +=  "-I$(TOP)/include" $(_SPACE_)
+
+LIBRARIES        =+ $(_SPACE_) "-L$(TOP)/lib64/stubs" "-L$(TOP)/lib64"
+
+CUDAFE_FLAGS    +=
+PTXAS_FLAGS     +=
+"""
+
+
+def add_compiler(root: Path, toolkit_deb: Path, dev_deb: Path) -> None:
+    """NVIDIA's compiler binaries and static runtime from Debian's packages into the tree, and an
+    nvcc.profile that keeps nvcc inside it. The wheels' ptxas, headers and libdevice stay."""
+    for path, files in ((toolkit_deb, COMPILER_FILES), (dev_deb, DEV_FILES)):
+        clash = [rel for rel in files.values() if (root / rel).exists()]
+        if clash:
+            raise SpecgenError(f"{path.name}: {', '.join(clash)} already in {root}")
+        deb_extract(path, {member: root / rel for member, rel in files.items()})
+    (root / "bin" / "nvcc.profile").write_text(NVCC_PROFILE.lstrip("\n"))

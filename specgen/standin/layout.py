@@ -12,7 +12,7 @@ from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
 from specgen.lock import LockedSource, SourceLock, read_lock, write_lock
 from specgen.standin.components import StandinPlan
-from specgen.standin.cudatree import CudaTree, cuda_tree
+from specgen.standin.cudatree import CudaTree, add_compiler, cuda_tree
 from specgen.standin.cudnn import cudnn_archive
 from specgen.standin.onnxruntime import onnxruntime_archive
 
@@ -29,10 +29,12 @@ def _inputs(lock: SourceLock, feeds: str) -> list[LockedSource]:
     return [s for s in lock.sources if feeds in s.packages]
 
 
-def _one(sources: list[LockedSource], suffix: str, feeds: str) -> LockedSource:
-    found = [s for s in sources if s.file.endswith(suffix)]
+def _one(sources: list[LockedSource], suffix: str, feeds: str, prefix: str = "") -> LockedSource:
+    found = [s for s in sources if s.file.endswith(suffix) and s.file.startswith(prefix)]
     if len(found) != 1:
-        raise SpecgenError(f"the stand-in lock has {len(found)} {suffix} files for {feeds}")
+        raise SpecgenError(
+            f"the stand-in lock has {len(found)} {prefix}*{suffix} files for {feeds}"
+        )
     return found[0]
 
 
@@ -92,6 +94,10 @@ def lay_out(
 
     cuda_wheels = sorted(downloads / s.file for s in _inputs(lock, "cuda"))
     tree = cuda_tree(cuda_wheels, dest / "cuda")
+    compiler = _inputs(lock, "cuda-compiler")
+    toolkit = _one(compiler, "_amd64.deb", "the CUDA compiler", "nvidia-cuda-toolkit_")
+    dev = _one(compiler, "_amd64.deb", "the CUDA compiler", "nvidia-cuda-dev_")
+    add_compiler(tree.root, downloads / toolkit.file, downloads / dev.file)
 
     project = read_lock(project_lock)
     out_lock = dest / "standin.lock.json"

@@ -135,7 +135,7 @@ def pin_deb(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) ->
     )  # fmt: skip
     if checked.returncode != 0:
         raise SpecgenError(f"Debian: {dists}/InRelease: gpgv: {checked.stderr.decode()[-300:]}")
-    index = "main/binary-amd64/Packages.xz"
+    index = f"{want.area}/binary-amd64/Packages.xz"
     sha, size = _inrelease_sha256(checked.stdout, index)
     packed = fetcher.get_bytes(f"{dists}/{index}")
     if (hashlib.sha256(packed).hexdigest(), len(packed)) != (sha, size):
@@ -144,7 +144,7 @@ def pin_deb(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) ->
         if fields.get("Package") == want.name and fields.get("Version") == want.version:
             filename = fields["Filename"]
             return Pin(f"{where.debian}/{filename}", filename.rsplit("/", 1)[1], fields["SHA256"],
-                       int(fields["Size"]), f"Debian {want.suite} main amd64 Packages "
+                       int(fields["Size"]), f"Debian {want.suite} {want.area} amd64 Packages "
                        "(InRelease checked by gpgv)")  # fmt: skip
     raise SpecgenError(f"Debian {want.suite}: no {want.name} {want.version} in {index}")
 
