@@ -3,8 +3,9 @@
 cuDNN's and ONNX Runtime's Sources, built by `specgen build` into RPMs, installed into a root,
 asked for their versions, checked by `specgen verify`, and rebuilt with nothing changed.
 
-Opt-in: it downloads about 1.5 GB (kept in $SPECGEN_STANDIN_CACHE, default
-~/.cache/specgen/standin) and writes about 3 GB under pytest's tmp_path. Set
+Opt-in: it downloads about 2.5 GB (kept in $SPECGEN_STANDIN_CACHE, default
+~/.cache/specgen/standin) and writes about 3 GB under pytest's tmp_path. The stand-in's CUDA
+tree compiles a kernel for sm_90 with its nvcc. Set
 SPECGEN_GPU_BUILD=1 where PyPI, npm and Debian can be reached (or the cache is filled).
 """
 
@@ -27,7 +28,7 @@ from specgen.standin.cli import DEFAULT_CACHE
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SPECGEN_GPU_BUILD"),
-    reason="downloads 1.5 GB of NVIDIA/Microsoft binaries and builds 600 MB of RPMs: "
+    reason="downloads 2.5 GB of NVIDIA/Microsoft binaries and builds 600 MB of RPMs: "
     "set SPECGEN_GPU_BUILD=1 to run (docs/gpu-build.md)",
 )
 
@@ -111,6 +112,17 @@ def test_cudnn_and_onnxruntime_rpms_from_the_standin(tmp_path: Path) -> None:
     # want of those packages.
     assert {f["check"] for f in errors} <= {"requires", "install"}, errors
     assert all("nothing provides" in f["detail"] for f in errors if f["check"] == "install")
+
+    # The CUDA tree's compiler (Debian's 12.5 binaries, 12.8's headers and ptxas) builds a kernel.
+    kernel = tmp_path / "scale.cu"
+    kernel.write_text("__global__ void scale(float* x, float a) { x[threadIdx.x] *= a; }\n")
+    nvcc = [str(cache / "cuda" / "bin" / "nvcc"), "-c", "-Xcompiler", "-fPIC",
+            "-gencode", "arch=compute_90,code=sm_90",
+            "-o", str(tmp_path / "scale.o"), str(kernel)]  # fmt: skip
+    subprocess.run(nvcc, check=True, capture_output=True)
+    sections = subprocess.run(["readelf", "-S", str(tmp_path / "scale.o")], check=True,
+                              capture_output=True, text=True).stdout  # fmt: skip
+    assert ".nv_fatbin" in sections
 
     again = CliRunner().invoke(main, build)
     assert again.exit_code == 0, again.output
