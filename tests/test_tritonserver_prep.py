@@ -49,3 +49,22 @@ def test_every_cmake_source_folder_of_the_gpu_build_exists(
     assert len(folders) == 7, folders
     missing = [f for f in folders if not (tree / f / "CMakeLists.txt").is_file()]
     assert missing == [], f"no CMakeLists.txt in {missing} of {tree}"
+
+
+@pytest.mark.parametrize("architectures", [None, "75-real;90-real"])
+def test_the_cuda_architectures_are_upstreams_unless_the_build_names_them(
+    shared_dir: Path, tmp_path: Path, architectures: str | None
+) -> None:
+    require_tool("rpmbuild")
+    sources = _sources(shared_dir, tmp_path / "SOURCES")
+    macros = ["--load", str(MACRO_FILE), "--define", f"_topdir {tmp_path}",
+              "--define", f"_sourcedir {sources}",
+              "--define", f"_builddir {tmp_path / 'BUILD'}"]  # fmt: skip
+    if architectures:
+        macros += ["--define", f"triton_cuda_architectures {architectures}"]
+    subprocess.run(["rpmbuild", "-bp", "--nodeps", *macros, str(SPEC)], check=True,
+                   capture_output=True)  # fmt: skip
+    cmake = (tmp_path / "BUILD/server-2.56.0/triton/backend/CMakeLists.txt").read_text()
+    found = re.findall(r'CUDA_ARCHITECTURES "([^"]*)"', cmake)
+    upstream = "75-real;80-real;86-real;87-real;89-real;90-real;100-real;101-real;120-real"
+    assert found == [architectures or upstream]
