@@ -113,7 +113,6 @@ def ldd_check(env: dict[str, str]) -> None:
 # --- models ----------------------------------------------------------------------------------
 
 TORCH_MODEL = '''
-import numpy as np
 import torch
 import triton_python_backend_utils as pb_utils
 from torch.utils.dlpack import from_dlpack, to_dlpack
@@ -125,12 +124,19 @@ class TritonPythonModel:
         for request in requests:
             tensor = pb_utils.get_input_tensor_by_name(request, "INPUT0")
             x = from_dlpack(tensor.to_dlpack())
-            arrived = "cpu" if tensor.is_cpu() else f"gpu:{x.device}"
             y = torch.sqrt(x.to("cuda") * x.to("cuda") * 4.0)  # 2|x|, computed on the GPU
-            where = f"input {arrived}, computed on {y.device} ({torch.cuda.get_device_name(y.device)})"
+            pb_utils.Logger.log_info(
+                f"torch_gpu: input on {'CPU' if tensor.is_cpu() else x.device}, computed on "
+                f"{y.device} ({torch.cuda.get_device_name(y.device)}), torch {torch.__version__}"
+            )
+            # WHERE: [input was a GPU tensor, its device, the result's device (-1: CPU)]
+            where = [0 if tensor.is_cpu() else 1, x.device.index if x.is_cuda else -1,
+                     y.device.index if y.is_cuda else -1]
+            # Both outputs through DLPack: a numpy 2 array made into an output arrives empty
+            # (the stub's pybind11 predates numpy 2; the RPM requires numpy < 2).
             responses.append(pb_utils.InferenceResponse([
                 pb_utils.Tensor.from_dlpack("OUTPUT0", to_dlpack(y)),
-                pb_utils.Tensor("WHERE", np.array([where.encode()], dtype=np.object_)),
+                pb_utils.Tensor.from_dlpack("WHERE", to_dlpack(torch.tensor(where, dtype=torch.int32))),
             ]))
         return responses
 '''
@@ -144,7 +150,7 @@ def write_models() -> None:
         'backend: "python"\nmax_batch_size: 0\n'
         'input [{ name: "INPUT0" data_type: TYPE_FP32 dims: [4] }]\n'
         'output [{ name: "OUTPUT0" data_type: TYPE_FP32 dims: [4] },'
-        ' { name: "WHERE" data_type: TYPE_STRING dims: [1] }]\n'
+        ' { name: "WHERE" data_type: TYPE_INT32 dims: [3] }]\n'
         'instance_group [{ kind: KIND_GPU count: 1 gpus: [0] }]\n'
         'parameters { key: "FORCE_CPU_ONLY_INPUT_TENSORS" value: { string_value: "no" } }\n'
     )
@@ -261,7 +267,7 @@ def checks_http() -> None:
     ok = status == 200
     if ok:
         outputs = {o["name"]: o["data"] for o in json.loads(body)["outputs"]}
-        ok = outputs["OUTPUT0"] == [abs(2 * v) for v in values] and "input gpu:cuda" in outputs["WHERE"][0]
+        ok = outputs["OUTPUT0"] == [abs(2 * v) for v in values] and outputs["WHERE"] == [1, 0, 0]
     record("HTTP (1)+(2) python/PyTorch model, input in CUDA shared memory, GPU tensor in", ok, body)
     status, body = http("POST", "/v2/models/identity_gpu/infer", {
         "inputs": [{"name": "INPUT0", "shape": [4], "datatype": "FP32", "parameters": shm_in}],
@@ -284,7 +290,6 @@ def checks_http() -> None:
 
 
 def checks_grpc() -> None:
-    import numpy as np
     import tritonclient.grpc as grpcclient
 
     client = grpcclient.InferenceServerClient(GRPC)
@@ -294,6 +299,15 @@ def checks_grpc() -> None:
     ptr_out, _, handle_out = cuda_buffer([0.0] * 4)
     client.register_cuda_shared_memory("gin0", handle, 0, size)
     client.register_cuda_shared_memory("gout0", handle_out, 0, size)
+    try:
+        grpc_infers(client, grpcclient, values, size, ptr_out)
+    finally:
+        client.unregister_cuda_shared_memory()
+
+
+def grpc_infers(client, grpcclient, values: list[float], size: int, ptr_out: int) -> None:  # noqa: ANN001
+    import numpy as np
+
     record("gRPC register CUDA shared memory", True,
            str(client.get_cuda_shared_memory_status()).replace("\n", " "))  # fmt: skip
     inp = grpcclient.InferInput("INPUT0", [4], "FP32")
@@ -301,9 +315,9 @@ def checks_grpc() -> None:
     result = client.infer("torch_gpu", [inp], outputs=[grpcclient.InferRequestedOutput("OUTPUT0"),
                                                        grpcclient.InferRequestedOutput("WHERE")])  # fmt: skip
     out = result.as_numpy("OUTPUT0").tolist()
-    where = result.as_numpy("WHERE")[0].decode()
+    where = result.as_numpy("WHERE").tolist()
     record("gRPC (1)+(2) python/PyTorch model, input in CUDA shared memory, GPU tensor in",
-           out == [abs(2 * v) for v in values] and "input gpu:cuda" in where, f"{out}; {where}")
+           out == [abs(2 * v) for v in values] and where == [1, 0, 0], f"OUTPUT0 {out}; WHERE {where}")
     inp = grpcclient.InferInput("INPUT0", [4], "FP32")
     inp.set_shared_memory("gin0", size)
     req_out = grpcclient.InferRequestedOutput("OUTPUT0")
@@ -317,8 +331,7 @@ def checks_grpc() -> None:
     result = client.infer("torch_gpu", [plain])
     record("gRPC python/PyTorch model, input sent in the request",
            result.as_numpy("OUTPUT0").tolist() == [abs(2 * v) for v in values],
-           result.as_numpy("WHERE")[0].decode())
-    client.unregister_cuda_shared_memory()
+           f"WHERE {result.as_numpy('WHERE').tolist()} (input sent in the request)")
 
 
 def main() -> int:
