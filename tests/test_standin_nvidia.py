@@ -10,6 +10,7 @@ import io
 import json
 import lzma
 import subprocess
+import sys
 import tarfile
 import threading
 import zipfile
@@ -36,6 +37,7 @@ from specgen.standin.cudnn import cudnn_archive
 from specgen.standin.layout import standin_lock
 from specgen.standin.onnxruntime import onnxruntime_archive
 from specgen.standin.pin import Registries, pin_all
+from specgen.standin.tensorrt import link_stubs
 
 
 def _sha(data: bytes) -> str:
@@ -455,3 +457,83 @@ def test_pins_come_from_each_registrys_published_hash(registry: _Registry, tmp_p
     )
     with pytest.raises(SpecgenError, match=r"InRelease: gpgv"):
         pin_all(Fetcher(requests.Session(), retries=0), load_plan(plan_file), where)
+
+
+HEADER_SINGLE = b"""#define TENSORRTAPI __attribute__((visibility("default")))
+extern "C" TENSORRTAPI void* createInferRuntime_INTERNAL(void* logger, int32_t version) noexcept;
+extern "C" TENSORRTAPI int32_t getInferLibVersion() noexcept;
+namespace nvinfer1 { class IRuntime; TENSORRTAPI int32_t notC(); }
+"""
+HEADER_BLOCK = b"""extern "C"
+{
+    TENSORRTAPI bool initLibNvInferPlugins(void* logger, char const* libNamespace);
+} // extern "C"
+"""
+
+
+def _headers_tar(tmp_path: Path) -> Path:
+    out = tmp_path / "TensorRT-headers.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        for name, data in (("NvInferRuntime.h", HEADER_SINGLE), ("NvInferPlugin.h", HEADER_BLOCK),
+                           ("NvInferVersion.h", b"#define NV_TENSORRT_MAJOR 10\n")):  # fmt: skip
+            info = tarfile.TarInfo(f"TensorRT-10.9.0-headers/include/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+def test_tensorrt_link_stubs_export_the_c_entry_points_and_abort_when_called(
+    tmp_path: Path,
+) -> None:
+    require_tool("gcc", "nm")
+    stubs = link_stubs(_headers_tar(tmp_path), tmp_path / "trt")
+    assert stubs.symbols == {
+        "nvinfer": ("createInferRuntime_INTERNAL", "getInferLibVersion"),
+        "nvinfer_plugin": ("initLibNvInferPlugins",),
+    }
+    assert (stubs.include / "NvInferVersion.h").is_file()
+    assert (stubs.lib / "libnvinfer.so").readlink() == Path("libnvinfer.so.10")
+    exported = subprocess.run(["nm", "-D", "--defined-only", str(stubs.lib / "libnvinfer.so.10")],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert {line.split()[-1] for line in exported.splitlines() if " T " in line} == {
+        "createInferRuntime_INTERNAL", "getInferLibVersion"}  # fmt: skip
+    soname = subprocess.run(["readelf", "-d", str(stubs.lib / "libnvinfer_plugin.so.10")],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "[libnvinfer_plugin.so.10]" in soname
+    # Calling one is never mistaken for TensorRT: it says so and aborts.
+    probe = "import ctypes, sys; ctypes.CDLL(sys.argv[1]).getInferLibVersion()"
+    run = subprocess.run([sys.executable, "-c", probe, str(stubs.lib / "libnvinfer.so.10")],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert (
+        run.returncode < 0
+        and "link-only stub of libnvinfer.so.10 called, not TensorRT" in run.stderr
+    )
+
+
+def test_tensorrt_headers_without_entry_points_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "empty.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        info = tarfile.TarInfo("x/include/NvInferVersion.h")
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(SpecgenError, match=r"empty.tar.gz: no TENSORRTAPI C entry points"):
+        link_stubs(out, tmp_path / "trt")
+
+
+def test_the_real_tensorrt_headers_declare_what_the_backend_and_nvidias_bindings_import(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    """The two entry points the tensorrt backend was seen to import (docs/gpu-build.md), and
+    those NVIDIA's own tensorrt-cu12-bindings 10.9.0.34 imports from libnvinfer and its plugin
+    library, are all declared by the shared TensorRT 10.9.0 headers."""
+    require_tool("gcc")
+    headers = shared_dir / "triton-sources" / "tensorrt-10.9.0-headers.tar.gz"
+    if not headers.is_file():
+        pytest.skip(f"{headers} not found")
+    stubs = link_stubs(headers, tmp_path / "trt")
+    declared = {n for names in stubs.symbols.values() for n in names}
+    imported = {
+        "createInferRuntime_INTERNAL", "initLibNvInferPlugins", "createInferBuilder_INTERNAL",
+        "createInferRefitter_INTERNAL", "getBuilderPluginRegistry", "getPluginRegistry",
+    }  # fmt: skip
+    assert imported <= declared
+    assert "initLibNvInferPlugins" in stubs.symbols["nvinfer_plugin"]

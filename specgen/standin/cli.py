@@ -16,6 +16,8 @@ from specgen.errors import SpecgenError
 from specgen.lock import read_lock, write_lock
 from specgen.standin.components import LOCK, data_path, load_plan
 
+# ../shared beside the checkout (docs/gpu-build.md).
+TENSORRT_HEADERS = Path("../shared/triton-sources/tensorrt-10.9.0-headers.tar.gz")
 DEFAULT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "specgen" / "standin"
 )
@@ -87,10 +89,18 @@ def fetch_command(cache: Path) -> None:
     show_default=True,
     help="The project's source lock, copied with the stand-in's own pins.",
 )
-def layout_command(cache: Path, project_lock: Path) -> None:
+@click.option(
+    "--tensorrt-headers",
+    type=click.Path(path_type=Path),
+    default=TENSORRT_HEADERS,
+    show_default=True,
+    help="TensorRT's public headers, for the build root's link stubs.",
+)
+def layout_command(cache: Path, project_lock: Path, tensorrt_headers: Path) -> None:
     """Lay out the specs' Sources, their lock and the CUDA tree from the downloads."""
     from specgen.standin.cudatree import missing_for_cuda_code
     from specgen.standin.layout import lay_out
+    from specgen.standin.tensorrt import link_stubs
 
     lock = read_lock(data_path(LOCK))
     done = lay_out(load_plan(), lock, cache / "downloads", cache, project_lock)
@@ -110,4 +120,12 @@ def layout_command(cache: Path, project_lock: Path) -> None:
     click.echo(
         f"cuda: compiler {nvcc.stdout.strip().splitlines()[-1] if nvcc.stdout else nvcc.stderr}"
     )
+    if tensorrt_headers.is_file():
+        stubs = link_stubs(tensorrt_headers, cache / "tensorrt-stubs")
+        exported = "; ".join(f"lib{k}.so.10: {', '.join(v)}" for k, v in stubs.symbols.items())
+        click.echo(
+            f"tensorrt: headers in {stubs.include}, LINK-ONLY stubs in {stubs.lib} ({exported})"
+        )
+    else:
+        click.echo(f"tensorrt: no {tensorrt_headers}: no headers or link stubs for the build root")
     click.echo(f"lock: {done.lock} (build with --lock {done.lock} --downloads {cache / 'sources'})")
