@@ -141,3 +141,21 @@ def test_ccache_counts_are_this_builds_own(tmp_path: Path) -> None:
     assert buildroot.ccache_counts(tmp_path / "absent.log") == dict.fromkeys(
         buildroot.CCACHE_COUNTERS, 0
     )
+
+
+def test_the_gpu_profile_points_cmake_at_the_nvidia_standin(tmp_path: Path) -> None:
+    """The gpu profile (issue 11): CUDA, ONNX Runtime and TensorRT arguments after the common
+    ones, {nvidia} filled with the folder scripts/standin-nvidia layout made."""
+    data = buildroot.load_data()
+    gpu = buildroot.profile(data, "gpu")
+    nvidia = tmp_path / "nvidia"
+    args = shlex.split(buildroot.hook_value(data, gpu, tmp_path / "sys", False, nvidia))
+    assert f"-DCMAKE_CUDA_COMPILER={nvidia}/cuda/bin/nvcc" in args
+    assert f"-DCUDA_TOOLKIT_ROOT_DIR={nvidia}/cuda" in args
+    assert f"-DTRITON_ONNXRUNTIME_LIB_PATHS={tmp_path}/sys/usr/lib" in args
+    assert f"-DCMAKE_LIBRARY_PATH={nvidia}/tensorrt-stubs/lib" in args
+    assert args.index(f"-DCUDAToolkit_ROOT={nvidia}/cuda") >= len(data["cmake"]["args"])
+    assert "--without dcgm" in gpu.switches and "backend_tensorrt" not in " ".join(gpu.switches)
+    assert gpu.defines["triton_cuda_architectures"].split(";")[-1] == "90-real"
+    with pytest.raises(buildroot.StandinError, match="cannot go into an rpm macro"):
+        buildroot.hook_value(data, gpu, tmp_path, False, tmp_path / "it's")

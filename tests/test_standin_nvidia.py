@@ -25,6 +25,7 @@ from conftest import require_tool
 from specgen.download import Fetcher
 from specgen.errors import InputError, SpecgenError
 from specgen.lock import LockedSource, SourceLock, read_lock
+from specgen.overlay import read_overlay
 from specgen.standin.components import LOCK, data_path, load_plan
 from specgen.standin.cudatree import (
     COMPILER_FILES,
@@ -34,7 +35,7 @@ from specgen.standin.cudatree import (
     missing_for_cuda_code,
 )
 from specgen.standin.cudnn import cudnn_archive
-from specgen.standin.layout import standin_lock
+from specgen.standin.layout import overlay_entries, overlay_text
 from specgen.standin.onnxruntime import onnxruntime_archive
 from specgen.standin.pin import Registries, pin_all
 from specgen.standin.tensorrt import link_stubs
@@ -264,7 +265,7 @@ def test_lock_file_names_may_carry_debian_tildes_but_not_start_with_one(tmp_path
         read_lock(lock)
 
 
-def test_standin_lock_pins_only_the_standins_own_files_and_says_so(tmp_path: Path) -> None:
+def test_the_overlay_pins_the_standins_own_files_and_is_what_specgen_reads(tmp_path: Path) -> None:
     made = tmp_path / "cudnn-linux-x86_64-9.8.0.87_cuda12-archive.tar.xz"
     made.write_bytes(b"stand-in archive")
     published = LockedSource(file=made.name, url=f"https://developer.download.nvidia.com/{made.name}",
@@ -273,18 +274,22 @@ def test_standin_lock_pins_only_the_standins_own_files_and_says_so(tmp_path: Pat
     other = LockedSource(file="dlpack-0.8.tar.gz", url="https://github.com/dlpack-0.8.tar.gz",
                          packages=("dlpack",))  # fmt: skip
     project = SourceLock(release="25.03", sources=(published, other))
-    lock = standin_lock(project, {"cudnn": made}, {"cudnn": ["nvidia_cudnn_cu12.whl"]})
-    pinned, untouched = lock.sources
-    assert untouched == other
-    assert (pinned.sha256, pinned.size, pinned.url) == (
-        _sha(b"stand-in archive"),
-        16,
-        published.url,
-    )
-    assert pinned.pinned_by is not None and pinned.pinned_by.startswith("STAND-IN")
-    assert "nvidia_cudnn_cu12.whl" in pinned.pinned_by and "3" * 64 in pinned.pinned_by
+    entries = overlay_entries(project, {"cudnn": made}, {"cudnn": ["nvidia_cudnn_cu12.whl"]})
+    text = overlay_text(entries, "written by a test\nsecond line")
+    assert text.startswith("# written by a test\n# second line\nformat = 1\n")
+    written = tmp_path / "overlay.toml"
+    written.write_text(text)
+    overlay = read_overlay(written)  # specgen's own reader: the format is the one it takes
+    overlay.check_against(project, "lock.json")
+    entry = overlay.sources[made.name]
+    assert (entry.sha256, entry.size, entry.url) == (_sha(b"stand-in archive"), 16, published.url)
+    assert entry.lock_sha256 == "3" * 64 and entry.path == made.resolve()
+    assert entry.why.startswith("STAND-IN made from nvidia_cudnn_cu12.whl")
+    assert "dlpack-0.8.tar.gz" not in overlay.sources
     with pytest.raises(SpecgenError, match=r"no entry for cudnn-linux"):
-        standin_lock(SourceLock(release="25.03", sources=(other,)), {"cudnn": made}, {"cudnn": []})
+        overlay_entries(
+            SourceLock(release="25.03", sources=(other,)), {"cudnn": made}, {"cudnn": []}
+        )
 
 
 def test_the_shipped_plan_takes_cuda_versions_from_the_manifest_and_the_lock_pins_each_file() -> (

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +32,8 @@ TOP = HERE.parent.parent
 DATA = HERE / "debian.toml"
 SHIMS = HERE / "cmake"
 TESTED = {("debian", "12")}
+# Where `scripts/standin-nvidia layout` puts the NVIDIA stand-in (the GPU profile's {nvidia}).
+NVIDIA = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "specgen" / "standin"
 
 
 class StandinError(Exception):
@@ -45,6 +47,8 @@ class Profile:
     libraries: list[str]
     server: list[str]
     cmake_args: list[str]  # after [cmake] args, for this profile only
+    # rpm macros for the server's build ({nvidia} as in cmake_args)
+    defines: dict[str, str] = field(default_factory=dict)
 
 
 def load_data(path: Path = DATA) -> dict:
@@ -70,6 +74,7 @@ def profile(data: dict, name: str) -> Profile:
         list(raw["libraries"]),
         list(raw["server"]),
         list(raw.get("cmake_args", [])),
+        dict(raw.get("defines", {})),
     )
 
 
@@ -144,14 +149,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def hook_value(data: dict, prof: Profile, sysroot: Path, ccache: bool) -> str:
+def hook_value(data: dict, prof: Profile, sysroot: Path, ccache: bool,
+               nvidia: Path = NVIDIA) -> str:  # fmt: skip
     """triton_extra_cmake_args: the [cmake] arguments, then the profile's, then ccache's;
-    shell-quoted (the spec expands the macro inside its %build shell)."""
-    for path in (sysroot, SHIMS):
+    shell-quoted (the spec expands the macro inside its %build shell). {nvidia} is the folder
+    `scripts/standin-nvidia layout` filled (docs/gpu-build.md)."""
+    for path in (sysroot, SHIMS, nvidia):
         if any(c in str(path) for c in "%\n'\"\\$`"):
             raise StandinError(f"{path}: %, quotes, $ or newlines cannot go into an rpm macro")
     template = [*data["cmake"]["args"], *prof.cmake_args]
-    args = [a.format(sysroot=sysroot, shims=SHIMS) for a in template]
+    args = [a.format(sysroot=sysroot, shims=SHIMS, nvidia=nvidia) for a in template]
     if ccache:
         args += data["cmake"]["ccache"]
     return " ".join(shlex.quote(a) for a in args)
@@ -159,7 +166,8 @@ def hook_value(data: dict, prof: Profile, sysroot: Path, ccache: bool) -> str:
 
 def cmd_cmake_args(args: argparse.Namespace) -> int:
     data = load_data()
-    print(hook_value(data, profile(data, args.profile), args.sysroot.resolve(), not args.no_ccache))
+    print(hook_value(data, profile(data, args.profile), args.sysroot.resolve(), not args.no_ccache,
+                     args.nvidia.resolve()))  # fmt: skip
     return 0
 
 
@@ -245,8 +253,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     times = {"libraries": specgen_build(common, prof.libraries, args.specgen_args, env)}
     unpacked = fill_sysroot(repo, sysroot, prof.libraries)
     print(f"standin: unpacked into {sysroot}: {', '.join(unpacked)}")
-    hook = hook_value(data, prof, sysroot, ccache)
+    hook = hook_value(data, prof, sysroot, ccache, args.nvidia.resolve())
     define = ["--define", f"triton_extra_cmake_args {hook}"]
+    for name, value in sorted(prof.defines.items()):
+        define += ["--define", f"{name} {value.format(nvidia=args.nvidia.resolve())}"]
     times["server"] = specgen_build(common, prof.server, define + args.specgen_args, env)
     report = {"profile": prof.name, "seconds": {k: round(v, 1) for k, v in times.items()}}
     if ccache:
@@ -273,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
     hook.add_argument("--sysroot", type=Path, required=True)
     hook.add_argument("--profile", default="cpu")
     hook.add_argument("--no-ccache", action="store_true")
+    hook.add_argument("--nvidia", type=Path, default=NVIDIA)
     hook.set_defaults(run=cmd_cmake_args)
     build = sub.add_parser("build", help="libraries, sysroot, then the server")
     build.add_argument("--profile", default="cpu")
@@ -283,6 +294,8 @@ def parser() -> argparse.ArgumentParser:
                        help="passed to specgen build (e.g. sources/overlay-shared-r25.03.toml)")
     build.add_argument("-j", "--jobs", type=int, default=1)
     build.add_argument("--no-ccache", action="store_true")
+    build.add_argument("--nvidia", type=Path, default=NVIDIA,
+                       help="what scripts/standin-nvidia layout made (the gpu profile's {nvidia})")
     build.add_argument("--report", type=Path, help="write the times (JSON) here")
     build.add_argument("specgen_args", nargs=argparse.REMAINDER,
                        help="after --: more specgen build arguments (--lock, --downloads, ...)")

@@ -17,6 +17,7 @@ from specgen.lock import read_lock, write_lock
 from specgen.standin.components import LOCK, data_path, load_plan
 
 # ../shared beside the checkout (docs/gpu-build.md).
+BASE_OVERLAY = Path("sources/overlay-shared-r25.03.toml")
 TENSORRT_HEADERS = Path("../shared/triton-sources/tensorrt-10.9.0-headers.tar.gz")
 DEFAULT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "specgen" / "standin"
@@ -96,14 +97,24 @@ def fetch_command(cache: Path) -> None:
     show_default=True,
     help="TensorRT's public headers, for the build root's link stubs.",
 )
-def layout_command(cache: Path, project_lock: Path, tensorrt_headers: Path) -> None:
+@click.option(
+    "--base-overlay",
+    type=click.Path(path_type=Path),
+    default=BASE_OVERLAY,
+    show_default=True,
+    help="A lock overlay whose entries the written one carries too "
+    "(the Triton Sources' local archives); '' for none.",
+)
+def layout_command(cache: Path, project_lock: Path, tensorrt_headers: Path,
+                   base_overlay: Path) -> None:  # fmt: skip
     """Lay out the specs' Sources, their lock and the CUDA tree from the downloads."""
     from specgen.standin.cudatree import missing_for_cuda_code
     from specgen.standin.layout import lay_out
     from specgen.standin.tensorrt import link_stubs
 
     lock = read_lock(data_path(LOCK))
-    done = lay_out(load_plan(), lock, cache / "downloads", cache, project_lock)
+    base = base_overlay if str(base_overlay) not in ("", ".") else None
+    done = lay_out(load_plan(), lock, cache / "downloads", cache, project_lock, base)
     for spec, path in sorted(done.archives.items()):
         click.echo(
             f"{spec}: {path} ({path.stat().st_size:,} bytes) from {', '.join(done.inputs[spec])}"
@@ -128,4 +139,4 @@ def layout_command(cache: Path, project_lock: Path, tensorrt_headers: Path) -> N
         )
     else:
         click.echo(f"tensorrt: no {tensorrt_headers}: no headers or link stubs for the build root")
-    click.echo(f"lock: {done.lock} (build with --lock {done.lock} --downloads {cache / 'sources'})")
+    click.echo(f"overlay: {done.overlay} (build with --lock-overlay {done.overlay})")

@@ -4,13 +4,15 @@ tree of the GPU build root."""
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from specgen.atomic import write_atomic
 from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
-from specgen.lock import LockedSource, SourceLock, read_lock, write_lock
+from specgen.lock import LockedSource, SourceLock, read_lock
+from specgen.overlay import UNPINNED, OverlaySource, read_overlay
 from specgen.standin.components import StandinPlan
 from specgen.standin.cudatree import CudaTree, add_compiler, cuda_tree
 from specgen.standin.cudnn import cudnn_archive
@@ -22,7 +24,7 @@ class Layout:
     archives: dict[str, Path]  # spec name -> the stand-in Source
     inputs: dict[str, list[str]]  # spec name -> the registry files it was made from
     cuda: CudaTree
-    lock: Path
+    overlay: Path
 
 
 def _inputs(lock: SourceLock, feeds: str) -> list[LockedSource]:
@@ -45,35 +47,56 @@ def _version(plan: StandinPlan, name: str) -> str:
     raise SpecgenError(f"the stand-in plan names no {name}")
 
 
-def standin_lock(
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def overlay_entries(
     project: SourceLock, made: dict[str, Path], inputs: dict[str, list[str]]
-) -> SourceLock:
-    """The project's lock with each stand-in Source pinned by its own sha256 and size; every
-    other entry as it was. pinned_by says the file is a stand-in, what it was made from, and
-    which published pin it replaces."""
-    by_file = {path.name: spec for spec, path in made.items()}
-    sources = []
-    for source in project.sources:
-        spec = by_file.get(source.file)
-        if spec is None:
-            sources.append(source)
-            continue
-        size, sha = file_facts(made[spec])
-        note = (
-            f"STAND-IN made by scripts/standin-nvidia from {', '.join(inputs[spec])}; "
-            f"not the vendor's file (published pin: {source.sha256 or 'none'})"
-        )
-        sources.append(dataclasses.replace(source, sha256=sha, size=size, pinned_by=note))
-    missing = sorted(set(by_file) - {s.file for s in project.sources})
-    if missing:
-        raise SpecgenError(f"the project's lock has no entry for {', '.join(missing)}")
-    return dataclasses.replace(project, sources=tuple(sources))
+) -> list[OverlaySource]:
+    """One lock overlay entry per stand-in Source: the lock entry it stands in for (file, URL,
+    the lock's pin), the local file with its own sha256 and size, and what it was made from."""
+    by_file = {s.file: s for s in project.sources}
+    entries = []
+    for spec, path in sorted(made.items()):
+        locked = by_file.get(path.name)
+        if locked is None:
+            raise SpecgenError(f"the project's lock has no entry for {path.name}")
+        size, sha = file_facts(path)
+        entries.append(OverlaySource(
+            file=path.name, url=locked.url, lock_sha256=locked.sha256, path=path.resolve(),
+            sha256=sha, size=size, listed_in=path,
+            hash_from="computed by scripts/standin-nvidia layout, which made the file",
+            why=f"STAND-IN made from {', '.join(inputs[spec])}; not the vendor's archive",
+        ))  # fmt: skip
+    return entries
+
+
+def overlay_text(entries: list[OverlaySource], header: str) -> str:
+    """The overlay file (docs/lock-overlay.md's format), absolute paths."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()] + ["format = 1"]
+    for e in entries:
+        lines += [
+            "", "[[source]]", f"file = {_toml_string(e.file)}", f"url = {_toml_string(e.url)}",
+            f"lock_sha256 = {_toml_string(e.lock_sha256 or UNPINNED)}",
+            f"path = {_toml_string(str(e.path))}", f"sha256 = {_toml_string(e.sha256)}",
+            f"size = {e.size}", f"hash_from = {_toml_string(e.hash_from)}",
+            f"why = {_toml_string(e.why)}",
+        ]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def lay_out(
-    plan: StandinPlan, lock: SourceLock, downloads: Path, dest: Path, project_lock: Path
+    plan: StandinPlan,
+    lock: SourceLock,
+    downloads: Path,
+    dest: Path,
+    project_lock: Path,
+    base_overlay: Path | None = None,
 ) -> Layout:
-    """dest/sources/* (the Sources), dest/cuda-<ver>/ (the CUDA tree), dest/standin.lock.json."""
+    """dest/sources/* (the Sources), dest/cuda/ (the CUDA tree) and dest/standin-overlay.toml
+    (a lock overlay of those Sources, plus base_overlay's entries: one file for the build)."""
     sources_dir = dest / "sources"
     made: dict[str, Path] = {}
     inputs: dict[str, list[str]] = {}
@@ -100,6 +123,18 @@ def lay_out(
     add_compiler(tree.root, downloads / toolkit.file, downloads / dev.file)
 
     project = read_lock(project_lock)
-    out_lock = dest / "standin.lock.json"
-    write_lock(out_lock, standin_lock(project, made, inputs))
-    return Layout(made, inputs, tree, out_lock)
+    entries = overlay_entries(project, made, inputs)
+    base = read_overlay(base_overlay) if base_overlay else None
+    if base is not None:
+        base.check_against(project, project_lock)
+        ours = {e.file for e in entries}
+        entries += [e for name, e in sorted(base.sources.items()) if name not in ours]
+    header = (
+        "Lock overlay written by scripts/standin-nvidia layout (docs/gpu-build.md): the NVIDIA\n"
+        "and Microsoft stand-in archives it made, pinned by their own sha256"
+        + (f",\nand the entries of {base.path}." if base is not None else ".")
+    )
+    out = dest / "standin-overlay.toml"
+    write_atomic(out, overlay_text(entries, header))
+    read_overlay(out).check_against(project, project_lock)  # what specgen build will read
+    return Layout(made, inputs, tree, out)
