@@ -145,7 +145,7 @@ def test_ccache_counts_are_this_builds_own(tmp_path: Path) -> None:
 
 def test_the_gpu_profile_points_cmake_at_the_nvidia_standin(tmp_path: Path) -> None:
     """The gpu profile (issue 11): CUDA, ONNX Runtime and TensorRT arguments after the common
-    ones, {nvidia} filled with the folder scripts/standin-nvidia layout made."""
+    ones, {nvidia} filled with the folder scripts/run standin nvidia layout made."""
     data = buildroot.load_data()
     gpu = buildroot.profile(data, "gpu")
     nvidia = tmp_path / "nvidia"

@@ -8,6 +8,7 @@ would install from its repositories. This script provides it, from scripts/stand
   build     specgen build the profile's libraries, unpack their RPMs into a sysroot, then build
             the server with the Debian-only CMake arguments (the spec's triton_extra_cmake_args)
   cmake-args  print that hook's value for a sysroot, to run the steps by hand
+  nvidia    pin, fetch and lay out the NVIDIA stand-in the gpu profile builds on
 
 Run it through `scripts/run standin ...` (the project's virtual environment). The specs are not
 touched; docs/building-triton.md shows a run and its figures.
@@ -32,7 +33,7 @@ TOP = HERE.parent.parent
 DATA = HERE / "debian.toml"
 SHIMS = HERE / "cmake"
 TESTED = {("debian", "12")}
-# Where `scripts/standin-nvidia layout` puts the NVIDIA stand-in (the GPU profile's {nvidia}).
+# Where `scripts/run standin nvidia layout` puts the NVIDIA stand-in (the GPU profile's {nvidia}).
 NVIDIA = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "specgen" / "standin"
 
 
@@ -153,7 +154,7 @@ def hook_value(data: dict, prof: Profile, sysroot: Path, ccache: bool,
                nvidia: Path = NVIDIA) -> str:  # fmt: skip
     """triton_extra_cmake_args: the [cmake] arguments, then the profile's, then ccache's;
     shell-quoted (the spec expands the macro inside its %build shell). {nvidia} is the folder
-    `scripts/standin-nvidia layout` filled (docs/gpu-build.md)."""
+    `scripts/run standin nvidia layout` filled (docs/gpu-build.md)."""
     for path in (sysroot, SHIMS, nvidia):
         if any(c in str(path) for c in "%\n'\"\\$`"):
             raise StandinError(f"{path}: %, quotes, $ or newlines cannot go into an rpm macro")
@@ -267,6 +268,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nvidia(args: argparse.Namespace) -> int:
+    """The NVIDIA and Microsoft archives, the CUDA tree and TensorRT's link stubs the gpu profile
+    builds on (specgen/standin), from PyPI, npm and Debian."""
+    cmd = [sys.executable, "-m", "specgen.standin", *args.nvidia_args]
+    return subprocess.run(cmd, cwd=TOP, check=False).returncode
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="scripts/run standin", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -295,11 +303,15 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("-j", "--jobs", type=int, default=1)
     build.add_argument("--no-ccache", action="store_true")
     build.add_argument("--nvidia", type=Path, default=NVIDIA,
-                       help="what scripts/standin-nvidia layout made (the gpu profile's {nvidia})")
+                       help="what `standin nvidia layout` made (the gpu profile's {nvidia})")
     build.add_argument("--report", type=Path, help="write the times (JSON) here")
     build.add_argument("specgen_args", nargs=argparse.REMAINDER,
                        help="after --: more specgen build arguments (--lock, --downloads, ...)")
     build.set_defaults(run=cmd_build)
+    nvidia = sub.add_parser("nvidia", help="the NVIDIA stand-in: pin, fetch, layout "
+                            "(python -m specgen.standin; docs/gpu-build.md)")  # fmt: skip
+    nvidia.add_argument("nvidia_args", nargs=argparse.REMAINDER)
+    nvidia.set_defaults(run=cmd_nvidia)
     return top
 
 

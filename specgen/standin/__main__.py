@@ -1,4 +1,4 @@
-"""`python -m specgen.standin` (scripts/standin-nvidia): pin, fetch and lay out the stand-in."""
+"""`python -m specgen.standin` (scripts/run standin nvidia): pin, fetch and lay out the stand-in."""
 
 from specgen.standin.cli import standin
 

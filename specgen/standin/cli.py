@@ -29,7 +29,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SpecgenError as err:
-            click.echo(f"standin-nvidia: error: {err}", err=True)
+            click.echo(f"standin nvidia: error: {err}", err=True)
             sys.exit(err.exit_code)
 
 
@@ -107,7 +107,7 @@ def fetch_command(cache: Path) -> None:
 )
 def layout_command(cache: Path, project_lock: Path, tensorrt_headers: Path,
                    base_overlay: Path) -> None:  # fmt: skip
-    """Lay out the specs' Sources, their lock and the CUDA tree from the downloads."""
+    """Lay out the specs' Sources, their lock overlay, the CUDA tree and TensorRT's link stubs."""
     from specgen.standin.cudatree import missing_for_cuda_code
     from specgen.standin.layout import lay_out
     from specgen.standin.tensorrt import link_stubs

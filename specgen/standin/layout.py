@@ -67,7 +67,7 @@ def overlay_entries(
         entries.append(OverlaySource(
             file=path.name, url=locked.url, lock_sha256=locked.sha256, path=path.resolve(),
             sha256=sha, size=size, listed_in=path,
-            hash_from="computed by scripts/standin-nvidia layout, which made the file",
+            hash_from="computed by scripts/run standin nvidia layout, which made the file",
             why=f"STAND-IN made from {', '.join(inputs[spec])}; not the vendor's archive",
         ))  # fmt: skip
     return entries
@@ -130,8 +130,8 @@ def lay_out(
         ours = {e.file for e in entries}
         entries += [e for name, e in sorted(base.sources.items()) if name not in ours]
     header = (
-        "Lock overlay written by scripts/standin-nvidia layout (docs/gpu-build.md): the NVIDIA\n"
-        "and Microsoft stand-in archives it made, pinned by their own sha256"
+        "Lock overlay written by `scripts/run standin nvidia layout` (docs/gpu-build.md): the\n"
+        "NVIDIA and Microsoft stand-in archives it made, pinned by their own sha256"
         + (f",\nand the entries of {base.path}." if base is not None else ".")
     )
     out = dest / "standin-overlay.toml"
