@@ -59,14 +59,14 @@ def pin_command(lock_path: Path | None) -> None:
     click.echo(f"wrote {target} ({len(lock.sources)} files)")
 
 
+_cache_option = click.option(
+    "--cache", type=click.Path(path_type=Path), default=DEFAULT_CACHE, show_default=True,
+    help="The stand-in's folder: downloads/ (fetch), and beside it what layout makes.",
+)  # fmt: skip
+
+
 @standin.command("fetch")
-@click.option(
-    "--cache",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_CACHE,
-    show_default=True,
-    help="Where the downloads are kept.",
-)
+@_cache_option
 def fetch_command(cache: Path) -> None:
     """Download every file of the lock into the cache, each checked against its pin."""
     lock = read_lock(data_path(LOCK))
@@ -76,19 +76,13 @@ def fetch_command(cache: Path) -> None:
 
 
 @standin.command("layout")
-@click.option(
-    "--cache",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_CACHE,
-    show_default=True,
-    help="Where `fetch` put the downloads; the layout goes beside them.",
-)
+@_cache_option
 @click.option(
     "--project-lock",
     type=click.Path(path_type=Path, exists=True),
     default=Path("sources/sources.lock.json"),
     show_default=True,
-    help="The project's source lock, copied with the stand-in's own pins.",
+    help="The project's source lock, whose entries the overlay stands in for.",
 )
 @click.option(
     "--tensorrt-headers",
