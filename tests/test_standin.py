@@ -159,3 +159,28 @@ def test_the_gpu_profile_points_cmake_at_the_nvidia_standin(tmp_path: Path) -> N
     assert gpu.defines["triton_cuda_architectures"].split(";")[-1] == "90-real"
     with pytest.raises(buildroot.StandinError, match="cannot go into an rpm macro"):
         buildroot.hook_value(data, gpu, tmp_path, False, tmp_path / "it's")
+
+
+def test_a_ccache_hit_never_hands_back_another_work_folders_path(tmp_path: Path) -> None:
+    """The same source compiled with -g in two work folders, under the stand-in's ccache
+    settings (even with CCACHE_NOHASHDIR in the caller's environment): with the build folder
+    mapped away the second compile hits and the objects are the same; unmapped, the folder is in
+    the object, so the second must miss and carry its own folder, not the first's."""
+    require_tool("ccache", "gcc")
+    caller = {**os.environ, "CCACHE_DIR": str(tmp_path / "cache"), "CCACHE_NOHASHDIR": "true"}
+    objects: dict[str, list[bytes]] = {"mapped": [], "unmapped": []}
+    for workdir in (tmp_path / "a", tmp_path / "elsewhere" / "b"):
+        build = workdir / "rpmbuild" / "BUILD" / "src"
+        build.mkdir(parents=True)
+        (build / "a.c").write_text("int f(void) { return 1; }\n")
+        env = buildroot.ccache_env(caller, workdir, tmp_path / "stats.log")
+        for label, flags in (("mapped", [f"-ffile-prefix-map={build}=/usr/src/debug"]),
+                             ("unmapped", [])):  # fmt: skip
+            subprocess.run(["ccache", "gcc", "-g", *flags, "-c", str(build / "a.c"),
+                            "-o", f"{label}.o"], cwd=build, env=env, check=True)  # fmt: skip
+            objects[label].append((build / f"{label}.o").read_bytes())
+    assert objects["mapped"][0] == objects["mapped"][1]
+    assert str(tmp_path / "elsewhere").encode() in objects["unmapped"][1]
+    assert buildroot.ccache_counts(tmp_path / "stats.log") == {
+        "direct_cache_hit": 1, "preprocessed_cache_hit": 0, "cache_miss": 3,
+    }  # fmt: skip

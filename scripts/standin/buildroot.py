@@ -210,6 +210,24 @@ def ccache_counts(stats_log: Path) -> dict[str, int]:
     return {name: lines.count(name) for name in CCACHE_COUNTERS}
 
 
+def ccache_env(env: dict[str, str], workdir: Path, stats_log: Path) -> dict[str, str]:
+    """`env` with ccache set up for a build under `workdir`, counting into `stats_log`.
+
+    Paths under the work folder become relative (CCACHE_BASEDIR), so the same sources built in
+    another work folder hit the cache. The working directory stays in the hash: ccache hashes it
+    after the build tree's -ffile-prefix-map, so a mapped compile hits from any work folder,
+    while an unmapped one, whose object would carry its folder, misses and is compiled again.
+    With hash_dir off, such a hit would hand back the first folder's path and hide the
+    difference that a second build elsewhere is there to show.
+    """
+    out = dict(env)
+    out.setdefault("CCACHE_BASEDIR", str(workdir))
+    out.pop("CCACHE_NOHASHDIR", None)
+    out["CCACHE_HASHDIR"] = "true"
+    out["CCACHE_STATSLOG"] = str(stats_log)
+    return out
+
+
 def specgen_build(common: list[str], only: list[str], extra: list[str], env: dict) -> float:
     cmd = [sys.executable, "-m", "specgen", "build", *common]
     for name in only:
@@ -244,13 +262,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     ccache = not args.no_ccache
     if ccache:
-        # Paths under the work folder become relative and the working directory is not
-        # hashed, so the same sources built in another work folder hit the cache.
-        env.setdefault("CCACHE_BASEDIR", str(workdir))
-        env.setdefault("CCACHE_NOHASHDIR", "true")
         stats_log = workdir / "ccache-stats.log"
         stats_log.unlink(missing_ok=True)
-        env["CCACHE_STATSLOG"] = str(stats_log)
+        env = ccache_env(env, workdir, stats_log)
     times = {"libraries": specgen_build(common, prof.libraries, args.specgen_args, env)}
     unpacked = fill_sysroot(repo, sysroot, prof.libraries)
     print(f"standin: unpacked into {sysroot}: {', '.join(unpacked)}")
