@@ -73,6 +73,9 @@ def test_the_hook_value_keeps_each_argument_whole_through_the_shell(tmp_path: Pa
     args = shlex.split(value)
     assert args[0] == f"-DCMAKE_PREFIX_PATH={sysroot}/usr;{buildroot.SHIMS}"
     assert f"-Dlibevhtp_DIR={sysroot}/usr/lib/cmake/libevhtp" in args
+    # the sysroot's headers are /usr/include's on Azure Linux: its folder stays out of objects
+    for lang in ("C", "CXX"):
+        assert f"-DCMAKE_{lang}_FLAGS_INIT=-ffile-prefix-map={sysroot}=" in args
     assert args[-2:] == [f"-DCMAKE_{lang}_COMPILER_LAUNCHER=ccache" for lang in ("C", "CXX")]
     assert "ccache" not in buildroot.hook_value(data, cpu, sysroot, ccache=False)
     with pytest.raises(buildroot.StandinError, match="cannot go into an rpm macro"):
