@@ -5,6 +5,7 @@ archives in NVIDIA's layout, libb64 compiled from a stand-in of its zip) and on 
 from __future__ import annotations
 
 import platform
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -59,6 +60,33 @@ def test_tiny_specs_build_byte_identical_rpms(tmp_path: Path) -> None:
     first, second = build_twice(specs, tmp_path)
     assert set(first) == {"aaa-1-1.noarch.rpm", "bbb-1-1.noarch.rpm"}
     assert first == second
+
+
+def test_static_archives_are_the_same_bytes_where_strip_stamps_them(tmp_path: Path) -> None:
+    """Azure Linux 3's strip writes the clock into the static archives it strips unless given -D.
+    Debian's strip does that with -U: made to behave like Azure Linux's (a wrapper adding -U as
+    rpm's %__strip), two builds a second apart still give the same archive, because specgen's
+    build passes -D after it."""
+    require_tool("rpmbuild", "createrepo_c", "gcc", "ar", "strip")
+    stamping = tmp_path / "strip-stamping"
+    stamping.write_text(f'#!/bin/sh\nexec {shutil.which("strip")} -U "$@"\n')
+    stamping.chmod(0o755)
+    archive = "%{buildroot}/usr/lib/libaaa.a"
+    install = ("echo 'int aaa(void) { return 1; }' > aaa.c && gcc -g -c aaa.c && "
+               f"mkdir -p %{{buildroot}}/usr/lib && ar qcU {archive} aaa.o")  # fmt: skip
+    specs = specs_tree(tmp_path, {"aaa": ("true", [])}, texts={
+        "aaa": tiny_spec("aaa", install=install, files=("/usr/lib/libaaa.a",))})  # fmt: skip
+    first, second = build_twice(specs, tmp_path, extra=("--define", f"__strip {stamping}"))
+    assert set(first) == {"aaa-1-1.noarch.rpm"}
+    assert first == second
+    rpm = next((tmp_path / "a" / "repo").rglob("aaa-1-1.noarch.rpm"))
+    lib = tmp_path / "libaaa.a"
+    lib.write_bytes(subprocess.run(
+        f"rpm2cpio {rpm} | cpio -i --quiet --to-stdout ./usr/lib/libaaa.a",
+        shell=True, capture_output=True, check=True).stdout)  # fmt: skip
+    listing = subprocess.run(["ar", "tv", str(lib)], capture_output=True, text=True, check=True)
+    # ar's listing of a member header with zero uid, gid and mtime (the epoch)
+    assert re.fullmatch(r"rw-r--r-- 0/0 +\d+ Jan  1 00:00 1970 aaa\.o\n", listing.stdout)
 
 
 def check_args(root: Path, *extra: str) -> list[str]:

@@ -27,7 +27,7 @@ echo {name} > %{{buildroot}}/usr/share/{name}/file
 
 %files
 /usr/share/{name}/file
-
+{files}
 %changelog
 * Wed Mar 26 2025 specgen tests <tests@example.invalid> - 1-1
 - Test package {name}.
@@ -41,11 +41,19 @@ _SWITCHES = """%global source_date_epoch_from_changelog 1
 """
 
 
-def tiny_spec(name: str, build: str = "true", install: str = "", reproducible: bool = True) -> str:
-    """Spec text for package `name` whose %build runs `build` and %install ends with `install`;
-    `reproducible=False` leaves out the SOURCE_DATE_EPOCH switches, as a hand-written spec might."""
+def tiny_spec(
+    name: str,
+    build: str = "true",
+    install: str = "",
+    reproducible: bool = True,
+    files: tuple[str, ...] = (),
+) -> str:
+    """Spec text for package `name` whose %build runs `build` and %install ends with `install`,
+    packaging `files` too; `reproducible=False` leaves out the SOURCE_DATE_EPOCH switches, as a
+    hand-written spec might."""
     switches = _SWITCHES if reproducible else ""
-    return _SPEC.format(name=name, build=build, install=install, switches=switches)
+    listed = "".join(f"{f}\n" for f in files)
+    return _SPEC.format(name=name, build=build, install=install, switches=switches, files=listed)
 
 
 def specs_tree(
