@@ -6,7 +6,10 @@ into a sysroot and builds the CPU tritonserver (identity and python backends), e
 under `unshare -n`, from the local archives in ../shared/triton-sources through the lock overlay
 sources/overlay-shared-r25.03.toml. The RPMs are installed into a scratch root and serve an
 identity and a python model over HTTP and gRPC (tests/triton_serving.py). A second build with
-nothing changed must find every package unchanged. The times are printed at the end of the run.
+nothing changed must find every package unchanged. A third build of everything, into another
+work folder and repository a clock second or more later, must give byte-identical RPMs (issue
+14); where it does not, the failure carries specgen.rpmdiff's report. The times are printed at
+the end of the run.
 
 A change to a template or package data that breaks the build or the server fails this test with
 the build's or the server's error in its message.
@@ -25,6 +28,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SHARED, report_figure, require_tool
 from triton_serving import install, serve_and_check, skip_without_system_python
+
+from specgen.rpmdiff import compare_folders
 
 LOCAL_SOURCES = SHARED / "triton-sources" / "r25.03"
 OVERLAY = REPO / "sources" / "overlay-shared-r25.03.toml"
@@ -49,15 +54,17 @@ def _skip_unless_possible() -> None:
     pytest.importorskip("tritonclient.grpc", reason="the gRPC checks use tritonclient[grpc]")
 
 
-def _build(root: Path, label: str) -> tuple[dict[str, str], float, dict]:
-    """One stand-in build into root/repo; every package's final status, the wall time, and the
-    stand-in's report. A failure's message names the package and the build's last lines."""
+def _build(root: Path, label: str, top: Path | None = None) -> tuple[dict[str, str], float, dict]:
+    """One stand-in build of the specs in `top` (default root) into root/repo and root/work; every
+    package's final status, the wall time, and the stand-in's report. A failure's message names
+    the package and the build's last lines."""
+    top = top or root
     log = root / f"build-{label}.log"
     report = root / f"report-{label}.json"
     cmd = [sys.executable, str(BUILDROOT), "build",
-           "--specs", str(root / "specs"), "--repo", str(root / "repo"),
+           "--specs", str(top / "specs"), "--repo", str(root / "repo"),
            "--workdir", str(root / "work"), "--lock-overlay", str(OVERLAY), "-j", "2",
-           "--report", str(report), "--", "--downloads", str(root / "downloads")]  # fmt: skip
+           "--report", str(report), "--", "--downloads", str(top / "downloads")]  # fmt: skip
     started = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S,
@@ -87,6 +94,7 @@ def test_triton_builds_from_generated_specs_serves_and_rebuilds_unchanged(tmp_pa
     (tmp_path / "downloads").mkdir()  # stays empty: every Source comes from the overlay
 
     statuses, seconds, report = _build(tmp_path, "clean")
+    first_ended = time.time()
     count, size = _rpm_bytes(tmp_path / "repo")
     report_figure(
         f"Triton stand-in build: {seconds:.0f} s wall (libraries "
@@ -108,3 +116,30 @@ def test_triton_builds_from_generated_specs_serves_and_rebuilds_unchanged(tmp_pa
     statuses, seconds, _ = _build(tmp_path, "again")
     report_figure(f"Triton stand-in rebuild with nothing changed: {seconds:.1f} s wall")
     assert statuses == dict.fromkeys([*LIBRARIES, "tritonserver"], "unchanged")
+
+    _assert_rebuilt_elsewhere_identical(tmp_path, first_ended)
+
+
+def _assert_rebuilt_elsewhere_identical(tmp_path: Path, first_ended: float) -> None:
+    """Everything built again from the same specs into another work folder and repository (and
+    so another sysroot), a clock second or more after the first build: the same RPM bytes."""
+    # rpm's build time and file mtimes count whole seconds: a later second must show
+    time.sleep(max(0.0, first_ended + 1.1 - time.time()))
+    elsewhere = tmp_path / "elsewhere" / "second-build"
+    elsewhere.mkdir(parents=True)
+    statuses, seconds, report = _build(elsewhere, "elsewhere", top=tmp_path)
+    assert statuses == dict.fromkeys([*LIBRARIES, "tritonserver"], "built")
+    started = time.monotonic()
+    comparison = compare_folders(tmp_path / "repo", elsewhere / "repo",
+                                 diffoscope_dir=tmp_path / "diffoscope")  # fmt: skip
+    report_figure(
+        f"Triton stand-in build elsewhere: {seconds:.0f} s wall (tritonserver "
+        f"{report['seconds']['server']:.0f} s), ccache {report.get('ccache', 'off')}; "
+        f"{len(comparison.identical)} of {len(comparison.identical) + len(comparison.differences)}"
+        f" RPMs identical (compared in {time.monotonic() - started:.1f} s)"
+    )
+    assert comparison.reproducible, (
+        f"two builds of the same specs in {tmp_path / 'work'} and {elsewhere / 'work'} gave "
+        f"different RPMs:\n{comparison.report()}"
+    )
+    assert len(comparison.identical) == 10
