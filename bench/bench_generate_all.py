@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from specgen.embed import embedded_recipe, embedded_releases
+from specgen.recipe.embed import embedded_recipe, embedded_releases
 from specgen.release import facts_for
 
 

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from specgen.dryrun import load_recipe
+from specgen.recipe.dryrun import load_recipe
 
 
 def main() -> int:

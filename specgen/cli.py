@@ -72,7 +72,7 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
     """
     from rich.console import Console
 
-    from specgen.dryrun import load_or_default
+    from specgen.recipe.dryrun import load_or_default
     from specgen.views import print_recipe, to_json
 
     recipe = load_or_default([Path(p) for p in paths], None if arch == "auto" else arch)

@@ -45,7 +45,7 @@ def graph_command(
     PATH is build.py --dryrun output (files or folders); without one, the embedded default
     release is used. A dependency cycle is an error that names it.
     """
-    from specgen.dryrun import load_or_default  # lazy: the parser is heavy
+    from specgen.recipe.dryrun import load_or_default  # lazy: the parser is heavy
 
     suffixes = tuple(f".{f}" for f in graphio.RENDER_FORMATS)
     if render_path is not None and render_path.suffix.lower() not in suffixes:

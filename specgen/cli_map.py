@@ -90,7 +90,7 @@ def map_command(
                 click.echo(f"{'ok' if c.ok else 'MISSING':8} {c.name}: {c.how}{detail}{hint}")
         sys.exit(exit_code(checks))
 
-    from specgen.dryrun import load_or_default
+    from specgen.recipe.dryrun import load_or_default
 
     recipe = load_or_default([Path(p) for p in paths])
     apt = [

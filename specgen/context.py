@@ -7,7 +7,7 @@ from typing import Any
 
 from specgen.cudaprovider import CudaProvider
 from specgen.pins import PinBook
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 from specgen.release import Release
 
 

@@ -30,7 +30,7 @@ from specgen.package import PackageSpec
 from specgen.pins import PinBook
 from specgen.pkgdata import has_package_data, load_package_data
 from specgen.prebuilt import build_prebuilt
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 from specgen.release import Release
 from specgen.render import render_spec
 from specgen.sourcebuild import build_source

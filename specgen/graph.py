@@ -17,7 +17,7 @@ import networkx as nx
 
 from specgen.errors import CycleError
 from specgen.knowledge import BUILD, NEED_KINDS, RUN, Extra, Knowledge, NodeSpec, default_knowledge
-from specgen.recipe import CMakeProject, Origin, Recipe
+from specgen.recipe.model import CMakeProject, Origin, Recipe
 
 EXTERNAL = "external"
 # Prefixes of system-package nodes taken from the Dockerfiles: never built here.

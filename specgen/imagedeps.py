@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from specgen.mapping import Resolution, match_pip, resolve_apt
 from specgen.pkgindex import PackageIndex
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 
 ROLES = ("buildbase", "runtime")
 

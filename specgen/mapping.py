@@ -18,7 +18,7 @@ from typing import Any
 
 from specgen.mappingtable import Entry, MappingTable, load_table
 from specgen.pkgindex import PackageIndex
-from specgen.recipe import AptPackage
+from specgen.recipe.model import AptPackage
 from specgen.rpmver import (
     EVR,
     pin_to_constraint,

@@ -4,7 +4,7 @@ The dry-run files name Triton's version but not what the NGC base image carries 
 TensorRT): `specgen/data/releases/<yy.mm>.toml` records those, each with where it was read, the
 NVIDIA manifests that pin their archives, and pins of sources NVIDIA publishes no manifest for.
 A fact no source here states is left out of the file (`[unknown]` says why); what the dry-run
-itself states (recipefacts.py) fills in for a release without a file; `--fact NAME=VALUE`
+itself states (recipe/facts.py) fills in for a release without a file; `--fact NAME=VALUE`
 supplies the rest. A release missing a fact is an error that names each one and its --fact.
 """
 
@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from specgen.errors import InputError, SpecgenError
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 
 DEFAULT_RELEASE = "25.03"
 _RELEASE_NAME = re.compile(r"\d\d\.\d\d")
@@ -230,7 +230,7 @@ def recipe_release_name(recipe: Recipe) -> str:
 def facts_for(recipe: Recipe, name: str | None = None) -> ReleaseFacts:
     """The release's facts file (release `name`, default the recipe's), completed by what the
     dry-run states; for a release without a file, what the dry-run states alone."""
-    from specgen.recipefacts import recipe_facts
+    from specgen.recipe.facts import recipe_facts
 
     name = name or recipe_release_name(recipe)
     known = load_release_facts(name) or ReleaseFacts(name=name, facts={})

@@ -27,7 +27,7 @@ from typing import Any
 
 from specgen.errors import InputError, SpecgenError
 from specgen.imagedeps import ROLES as SPEC_IMAGES
-from specgen.recipe import CMakeProject, Image, Recipe
+from specgen.recipe.model import CMakeProject, Image, Recipe
 
 # Release facts (release.FACT_KEYS) as a reader names them, in the order they are shown.
 FACT_LABELS = {
@@ -276,7 +276,7 @@ def fact_texts(facts: Mapping[str, Any]) -> dict[str, str]:
 def release_facts(name: str) -> dict[str, str]:
     """What specgen knows of release `name`: its facts file completed by its embedded recipe;
     the file alone where no recipe is embedded; nothing for a release it does not know."""
-    from specgen.embed import embedded_recipe, embedded_releases
+    from specgen.recipe.embed import embedded_recipe, embedded_releases
     from specgen.release import facts_for, load_release_facts
 
     if name in embedded_releases():
@@ -289,7 +289,7 @@ def load_side(arg: str) -> Side:
     """A release name (YY.MM, its embedded recipe) or a dry-run folder or file, with its facts;
     a name that is also an existing path is the path. An error names the argument when it is
     neither."""
-    from specgen.embed import embedded_recipe, embedded_releases
+    from specgen.recipe.embed import embedded_recipe, embedded_releases
 
     path = Path(arg)
     if _RELEASE_NAME.fullmatch(arg) and not path.exists():
@@ -303,14 +303,14 @@ def load_side(arg: str) -> Side:
         return Side(arg, arg, recipe, release_facts(arg))
     if not path.exists():
         raise InputError(arg, "neither a release (YY.MM) nor a dry-run folder or file")
-    from specgen.dryrun import load_recipe
+    from specgen.recipe.dryrun import load_recipe
 
     recipe = load_recipe([path])
     return Side(arg, *_dryrun_facts(recipe))
 
 
 def _recipe_facts(recipe: Recipe) -> dict[str, str]:
-    from specgen.recipefacts import recipe_facts
+    from specgen.recipe.facts import recipe_facts
 
     return fact_texts(recipe_facts(recipe))
 

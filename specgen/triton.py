@@ -27,7 +27,7 @@ from specgen.package import (
     local_source,
 )
 from specgen.pkgdata import fill, fill_all
-from specgen.recipe import CMakeProject
+from specgen.recipe.model import CMakeProject
 from specgen.switches import Switch, is_on, recipe_switches
 
 LOCAL_FILES = ("tritonserver.service", "tritonserver.sysusers", "tritonserver.sysconfig")

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 
 
 def to_json(data: Any) -> str:

@@ -18,9 +18,9 @@ from conftest import REPO, require_tool
 
 from specgen import speclang
 from specgen.cli import main
-from specgen.dryrun import default_recipe
 from specgen.errors import SpecgenError
 from specgen.generate import generate, write_generation
+from specgen.recipe.dryrun import default_recipe
 from specgen.release import load_release
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -389,7 +389,7 @@ def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_p
     """The whole matrix: each release x each variant. Where the facts are incomplete, generation
     stops naming exactly the missing facts; given them, it writes lint-clean specs."""
     from specgen.cli_lint import lint_file
-    from specgen.dryrun import load_recipe
+    from specgen.recipe.dryrun import load_recipe
     from specgen.release import facts_for, parse_fact_overrides
 
     stand_ins = parse_fact_overrides(STAND_IN_FACTS[1::2])
@@ -430,8 +430,8 @@ def test_release_and_from_give_the_same_specs(dryrun_dir: Path, tmp_path: Path) 
 
 def test_facts_files_agree_with_what_the_dry_runs_state(dryrun_dir: Path) -> None:
     """Triton, ONNX Runtime, OpenVINO and DCGM versions: the facts file and build.py's output."""
-    from specgen.dryrun import load_recipe
-    from specgen.recipefacts import recipe_facts
+    from specgen.recipe.dryrun import load_recipe
+    from specgen.recipe.facts import recipe_facts
     from specgen.release import load_release_facts
 
     checked = 0

@@ -17,10 +17,10 @@ from conftest import FIXTURES, REPO, require_tool
 from specgen import graph as G
 from specgen import graphio as IO
 from specgen.cli import main
-from specgen.dryrun import load_recipe
 from specgen.errors import CycleError, InputError, SpecgenError
 from specgen.knowledge import load_extra_deps, load_knowledge
-from specgen.recipe import AptPackage, CMakeBuild, CMakeProject, Image, Origin, Recipe
+from specgen.recipe.dryrun import load_recipe
+from specgen.recipe.model import AptPackage, CMakeBuild, CMakeProject, Image, Origin, Recipe
 
 TAGS = {
     "TRITON_COMMON_REPO_TAG": "r25.03",

@@ -28,7 +28,7 @@ from specgen.mapping import (
 )
 from specgen.mappingtable import load_table
 from specgen.pkgindex import PackageIndex, PackageInfo
-from specgen.recipe import AptPackage, Origin
+from specgen.recipe.model import AptPackage, Origin
 from specgen.rpmver import EVR, DebianPin, pin_to_constraint, rpmvercmp, satisfies
 from specgen.snapshot import build_snapshot, default_path, load_snapshot, snapshot_payload
 
@@ -59,7 +59,7 @@ def variants(dryrun_dir: Path) -> list[Path]:
 def dryrun_images(variant: Path):
     """The images of one dry-run variant, as the project's parser reads them (kept in one place:
     the mapping tests only need the parser's apt, download and pip lists)."""
-    from specgen.dryrun import load_recipe
+    from specgen.recipe.dryrun import load_recipe
 
     return load_recipe([variant]).images
 

@@ -14,9 +14,9 @@ import pytest
 
 from specgen.context import BuildContext
 from specgen.cudaprovider import cuda_provider
-from specgen.dryrun import default_recipe
 from specgen.pins import PinBook
 from specgen.prebuilt import build_prebuilt
+from specgen.recipe.dryrun import default_recipe
 from specgen.release import load_release
 from specgen.render import render_spec
 from specgen.sourcebuild import build_source
@@ -62,8 +62,8 @@ def test_source_template_golden() -> None:
 
 
 def test_tritonserver_template_golden() -> None:
-    from specgen.dryrun import load_recipe
     from specgen.generate import generate
+    from specgen.recipe.dryrun import load_recipe
 
     recipe = load_recipe([GOLDEN / "tritonserver" / "cmake_build"])
     gen = generate(recipe, load_release("25.03"))

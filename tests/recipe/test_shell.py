@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from specgen.errors import InputError
-from specgen.shell import line_locator, parse_shell
+from specgen.recipe.shell import line_locator, parse_shell
 
 
 def argvs(text: str, variables: dict | None = None, facts: dict | None = None) -> list[tuple]:

@@ -10,7 +10,7 @@ import posixpath
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from specgen.recipe import (
+from specgen.recipe.model import (
     AptPackage,
     Download,
     Image,
@@ -19,7 +19,7 @@ from specgen.recipe import (
     PipRequirement,
     RpmPackage,
 )
-from specgen.shell import Command, Pipeline
+from specgen.recipe.shell import Command, Pipeline
 
 # Wrappers that run the command named after their own options.
 _WRAPPERS = {"sudo", "env", "nice", "time", "nohup", "stdbuf", "eatmydata"}

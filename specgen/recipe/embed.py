@@ -1,7 +1,7 @@
 """The embedded recipes: for each release, the parser's output for its `container` dry-run.
 
 `specgen generate --release R` (and parse, graph, map without a PATH) read them, so a release
-needs no dry-run files at hand. `python -m specgen.embed DRYRUN_ROOT` rewrites them from
+needs no dry-run files at hand. `python -m specgen.recipe.embed DRYRUN_ROOT` rewrites them from
 `DRYRUN_ROOT/r<YY.MM>/container/` (../shared/triton-dryrun, or folders made with
 scripts/triton-dryrun); a test checks them against a fresh parse where ../shared has the files.
 """
@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from specgen.errors import SpecgenError
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 
 _FILE = re.compile(r"r(?P<name>\d\d\.\d\d)\.json\.gz")
 VARIANT = "container"
@@ -47,10 +47,10 @@ def encode(recipe: Recipe) -> bytes:
 
 def main(argv: list[str]) -> int:
     from specgen.atomic import write_atomic
-    from specgen.dryrun import load_recipe
+    from specgen.recipe.dryrun import load_recipe
 
     if len(argv) != 1:
-        print("usage: python -m specgen.embed DRYRUN_ROOT", file=sys.stderr)
+        print("usage: python -m specgen.recipe.embed DRYRUN_ROOT", file=sys.stderr)
         return 2
     root = Path(argv[0])
     out = Path(str(resources.files("specgen.data").joinpath("recipes")))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import FIXTURES
 from fuzzing import fixed_seed_in_ci
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from specgen.dryrun import load_recipe
 from specgen.errors import InputError
+from specgen.recipe.dryrun import load_recipe
 
-MINI = Path(__file__).resolve().parent / "fixtures" / "dryrun-mini" / "Dockerfile.buildbase"
+MINI = FIXTURES / "dryrun-mini" / "Dockerfile.buildbase"
 SEED = MINI.read_bytes()
 ALPHABET = st.sampled_from(list(b"\\\"'`$(){}[];&|<>#=\n\t -abcFROMRUNENVARG0123"))
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
-from specgen.dockerfile import expand_word, key_values, parse_dockerfile
-from specgen.dryrun import load_recipe
 from specgen.errors import InputError
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from specgen.recipe.dockerfile import expand_word, key_values, parse_dockerfile
+from specgen.recipe.dryrun import load_recipe
 
 MINI = FIXTURES / "dryrun-mini"
 

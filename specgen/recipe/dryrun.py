@@ -10,9 +10,9 @@ import posixpath
 import re
 from pathlib import Path
 
-from specgen.embed import embedded_recipe
 from specgen.errors import InputError
-from specgen.recipe import CMakeBuild, Image, Recipe
+from specgen.recipe.embed import embedded_recipe
+from specgen.recipe.model import CMakeBuild, Image, Recipe
 
 # Dry-run file name -> role. Order is the order they are read and reported.
 DRYRUN_FILES = {
@@ -35,9 +35,9 @@ DEFAULT_RELEASE = "25.03"
 def load_recipe(paths: list[Path], arch: str | None = None) -> Recipe:
     """Parse dry-run files. `arch` (x86_64/aarch64) defaults to what the files' URLs say."""
     # The parsers (tree-sitter) load here, not at import: the embedded default needs none.
-    from specgen.cmakebuild import parse_cmake_build
-    from specgen.dockerfile import parse_dockerfile, read_text
-    from specgen.images import build_image
+    from specgen.recipe.cmakebuild import parse_cmake_build
+    from specgen.recipe.dockerfile import parse_dockerfile, read_text
+    from specgen.recipe.images import build_image
 
     files = _collect(paths)
     texts = {role: (path, read_text(path)) for role, path in files.items()}
@@ -175,7 +175,7 @@ def _container_version(images: dict[str, Image], cmake: CMakeBuild | None) -> st
 
 def _docker_builds(text: str, path: str) -> list[dict[str, str]]:
     """`docker build -t TAG -f FILE` lines of docker_build: which image from which file."""
-    from specgen.shell import line_locator, parse_shell
+    from specgen.recipe.shell import line_locator, parse_shell
 
     builds = []
     for pipeline in parse_shell(text, path, line_locator(text)):

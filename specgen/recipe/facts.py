@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from specgen.recipe import Recipe
+from specgen.recipe.model import Recipe
 
 # Options of the backends' configure lines that carry a version, by fact, first found wins.
 _OPTION_FACTS = {

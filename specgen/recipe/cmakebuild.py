@@ -11,8 +11,8 @@ import posixpath
 from dataclasses import dataclass
 
 from specgen.errors import InputError
-from specgen.recipe import CMakeBuild, CMakeProject, Origin
-from specgen.shell import Command, line_locator, parse_shell
+from specgen.recipe.model import CMakeBuild, CMakeProject, Origin
+from specgen.recipe.shell import Command, line_locator, parse_shell
 
 # Repository name suffixes that say what a cloned component is.
 _KINDS = (("_repository_agent", "repoagent"), ("_cache", "cache"), ("_backend", "backend"))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from specgen.dryrun import default_recipe, load_recipe
-from specgen.recipe import Recipe
+from specgen.recipe.dryrun import default_recipe, load_recipe
+from specgen.recipe.model import Recipe
 
 BUILDBASE_APT_2503 = [
     "ca-certificates", "curl", "gnupg", "docker.io", "docker-buildx-plugin", "autoconf",

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePath
 
-from specgen.dockerfile import Instruction, expand_word, key_values, split_words
 from specgen.errors import InputError
-from specgen.installs import InstallReader
-from specgen.recipe import Download, Image, Origin, Stage
-from specgen.shell import Command, Pipeline, parse_shell
+from specgen.recipe.dockerfile import Instruction, expand_word, key_values, split_words
+from specgen.recipe.installs import InstallReader
+from specgen.recipe.model import Download, Image, Origin, Stage
+from specgen.recipe.shell import Command, Pipeline, parse_shell
 
 
 def build_image(
