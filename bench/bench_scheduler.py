@@ -20,8 +20,8 @@ import time
 
 import networkx as nx
 
-from specgen.graph import EXTERNAL, levels
-from specgen.knowledge import BUILD
+from specgen.graph.dependencies import EXTERNAL, levels
+from specgen.graph.knowledge import BUILD
 from specgen.scheduler import lower_bound, priorities, simulate
 
 SIZES = (50, 100, 200, 500)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import networkx as nx
 
-from specgen import graphio
 from specgen.errors import InputError, SpecgenError
-from specgen.graph import EXTERNAL
+from specgen.graph import formats as graphio
+from specgen.graph.dependencies import EXTERNAL
 from specgen.lock import LockedSource, SourceLock
 from specgen.overlay import LockOverlay, OverlaySource
 
@@ -55,7 +55,7 @@ class Plan:
     graph: nx.DiGraph  # u -> v: u needs v
 
     def order(self) -> list[str]:
-        from specgen.graph import build_order
+        from specgen.graph.dependencies import build_order
 
         return [n for n in build_order(self.graph) if n in self.items]
 

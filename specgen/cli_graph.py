@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import networkx as nx
 
-from specgen import graphio
 from specgen.atomic import write_atomic
-from specgen.graph import EXTERNAL, build_graph, build_order, levels
-from specgen.knowledge import load_extra_deps
+from specgen.graph import formats as graphio
+from specgen.graph.dependencies import EXTERNAL, build_graph, build_order, levels
+from specgen.graph.knowledge import load_extra_deps
 
 
 @click.command("graph")

@@ -16,15 +16,15 @@ from typing import Any
 
 import networkx as nx
 
-from specgen import graphio
 from specgen.context import BuildContext
 from specgen.cudaprovider import cuda_provider
 from specgen.cudaredist import cuda_redist_packages
 from specgen.errors import InputError, SpecgenError
-from specgen.graph import build_graph, build_order, levels
+from specgen.graph import formats as graphio
+from specgen.graph.dependencies import build_graph, build_order, levels
+from specgen.graph.knowledge import BUILD, RUN
 from specgen.history import OldSpec, carried, read_old_spec, release_dated
 from specgen.imagedeps import specs_asked_for
-from specgen.knowledge import BUILD, RUN
 from specgen.lock import LockedSource, SourceLock, write_lock
 from specgen.package import PackageSpec
 from specgen.pins import PinBook

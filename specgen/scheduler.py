@@ -23,7 +23,7 @@ from typing import Literal
 
 import networkx as nx
 
-from specgen.graph import EXTERNAL, check_acyclic
+from specgen.graph.dependencies import EXTERNAL, check_acyclic
 
 # The estimate of a node that has none: with no estimates at all, priority is chain length.
 DEFAULT_DURATION = 1.0

@@ -11,8 +11,8 @@ import networkx as nx
 import pytest
 
 from specgen.errors import CycleError
-from specgen.graph import EXTERNAL
-from specgen.knowledge import BUILD
+from specgen.graph.dependencies import EXTERNAL
+from specgen.graph.knowledge import BUILD
 from specgen.scheduler import (
     Event,
     Executor,

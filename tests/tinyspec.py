@@ -61,8 +61,8 @@ def specs_tree(
 ) -> Path:
     """root/specs/<name>/<name>.spec for each (build script, needs), graph.json and an empty
     source lock; `texts` gives some packages a whole spec text instead."""
-    from specgen import graphio
-    from specgen.knowledge import BUILD
+    from specgen.graph import formats as graphio
+    from specgen.graph.knowledge import BUILD
     from specgen.lock import SourceLock, write_lock
 
     specs = root / "specs"

@@ -16,7 +16,15 @@ from typing import Any
 import networkx as nx
 
 from specgen.errors import CycleError
-from specgen.knowledge import BUILD, NEED_KINDS, RUN, Extra, Knowledge, NodeSpec, default_knowledge
+from specgen.graph.knowledge import (
+    BUILD,
+    NEED_KINDS,
+    RUN,
+    Extra,
+    Knowledge,
+    NodeSpec,
+    default_knowledge,
+)
 from specgen.recipe.model import CMakeProject, Origin, Recipe
 
 EXTERNAL = "external"

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import FIXTURES, REPO, require_tool
 
-from specgen import graph as G
-from specgen import graphio as IO
 from specgen.cli import main
 from specgen.errors import CycleError, InputError, SpecgenError
-from specgen.knowledge import load_extra_deps, load_knowledge
+from specgen.graph import dependencies as G
+from specgen.graph import formats as IO
+from specgen.graph.knowledge import load_extra_deps, load_knowledge
 from specgen.recipe.dryrun import load_recipe
 from specgen.recipe.model import AptPackage, CMakeBuild, CMakeProject, Image, Origin, Recipe
 
@@ -421,8 +421,9 @@ def test_shared_r2503_container_order(dryrun_dir: Path) -> None:
 def test_exports_identical_across_processes() -> None:
     """Set order varies with the hash seed between processes: the files must not."""
     code = (
-        "import sys; sys.path.insert(0, 'tests'); from test_graph import make_recipe; "
-        "from specgen import graph as G, graphio as IO; g = G.build_graph(make_recipe()); "
+        "import sys; sys.path[:0] = ['tests', 'tests/graph']; from test_graph import make_recipe; "
+        "from specgen.graph import dependencies as G, formats as IO; "
+        "g = G.build_graph(make_recipe()); "
         "sys.stdout.write(IO.to_json(g) + IO.to_dot(g))"
     )
     outs = []

@@ -16,8 +16,8 @@ import networkx as nx
 
 from specgen.atomic import write_atomic
 from specgen.errors import SpecgenError
-from specgen.graph import EXTERNAL, build_order, levels
-from specgen.knowledge import BUILD, RUN
+from specgen.graph.dependencies import EXTERNAL, build_order, levels
+from specgen.graph.knowledge import BUILD, RUN
 
 RENDER_FORMATS = ("svg", "png", "pdf")
 
