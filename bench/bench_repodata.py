@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from specgen.repodata import (
+from specgen.mapping.repodata import (
     RepoConfig,
     load_repository,
     open_decompressed,

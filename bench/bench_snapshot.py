@@ -13,9 +13,9 @@ import argparse
 import statistics
 import time
 
-from specgen.mapping import resolve
-from specgen.mappingtable import load_table
-from specgen.snapshot import default_path, load_snapshot
+from specgen.mapping.resolver import resolve
+from specgen.mapping.snapshot import default_path, load_snapshot
+from specgen.mapping.table import load_table
 
 
 def main() -> None:

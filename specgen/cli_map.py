@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from specgen.mapping import Resolution
-from specgen.pkgindex import PackageIndex
+from specgen.mapping.pkgindex import PackageIndex
+from specgen.mapping.resolver import Resolution
 from specgen.views import to_json
 
 
@@ -17,8 +17,8 @@ def _index(
     repos: tuple[str, ...], online: bool, offline: bool, cache_dir: str | None
 ) -> PackageIndex:
     """Repository metadata when asked for (or cached), else the shipped offline snapshot."""
-    from specgen.repodata import DEFAULT_REPOSITORIES, load_repositories, parse_repo_option
-    from specgen.snapshot import load_snapshot
+    from specgen.mapping.repodata import DEFAULT_REPOSITORIES, load_repositories, parse_repo_option
+    from specgen.mapping.snapshot import load_snapshot
 
     configs = [parse_repo_option(r) for r in repos] or list(DEFAULT_REPOSITORIES)
     cache = Path(cache_dir) if cache_dir else None
@@ -74,7 +74,13 @@ def map_command(
     Without --repo/--online/--offline it verifies against the shipped offline snapshot of
     Azure Linux 3.0 and says so. Exit code 1, with suggestions, when anything is unmapped.
     """
-    from specgen.mapping import check_names, exit_code, match_download, match_pip, render_text
+    from specgen.mapping.resolver import (
+        check_names,
+        exit_code,
+        match_download,
+        match_pip,
+        render_text,
+    )
 
     index = _index(repos, online, offline, cache_dir)
     for source in index.sources:
@@ -99,7 +105,7 @@ def map_command(
         if role in recipe.images
         for p in recipe.images[role].apt
     ]
-    from specgen.mapping import resolve_apt
+    from specgen.mapping.resolver import resolve_apt
 
     packages = resolve_apt(apt, index)
     downloads = _unique(

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from specgen.pkgindex import PackageIndex
+from specgen.mapping.pkgindex import PackageIndex
 from specgen.rpmread import RpmPackage, read_repository
 from specgen.verify import (
     ERROR,
@@ -39,8 +39,8 @@ def _arch(packages: Sequence[RpmPackage]) -> str:
 def _load_index(choices: Sequence[str], arch: str) -> PackageIndex:
     """The Azure Linux side: the shipped snapshot, the default repositories, or given URLs
     (NAME=URL or URL), merged in the order named."""
-    from specgen.repodata import DEFAULT_REPOSITORIES, load_repositories, parse_repo_option
-    from specgen.snapshot import load_snapshot
+    from specgen.mapping.repodata import DEFAULT_REPOSITORIES, load_repositories, parse_repo_option
+    from specgen.mapping.snapshot import load_snapshot
 
     index = PackageIndex()
     urls = [parse_repo_option(c) for c in choices if c not in (SNAPSHOT, ONLINE)]

@@ -24,8 +24,8 @@ from specgen.graph import formats as graphio
 from specgen.graph.dependencies import build_graph, build_order, levels
 from specgen.graph.knowledge import BUILD, RUN
 from specgen.history import OldSpec, carried, read_old_spec, release_dated
-from specgen.imagedeps import specs_asked_for
 from specgen.lock import LockedSource, SourceLock, write_lock
+from specgen.mapping.imagedeps import specs_asked_for
 from specgen.package import PackageSpec
 from specgen.pins import PinBook
 from specgen.pkgdata import has_package_data, load_package_data

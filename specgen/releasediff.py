@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from specgen.errors import InputError, SpecgenError
-from specgen.imagedeps import ROLES as SPEC_IMAGES
+from specgen.mapping.imagedeps import ROLES as SPEC_IMAGES
 from specgen.recipe.model import CMakeProject, Image, Recipe
 
 # Release facts (release.FACT_KEYS) as a reader names them, in the order they are shown.

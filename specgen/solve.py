@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import solv
 
-from specgen.pkgindex import PackageIndex
+from specgen.mapping.pkgindex import PackageIndex
 from specgen.rpmread import (
     RPMSENSE_EQUAL,
     RPMSENSE_GREATER,

@@ -4,7 +4,7 @@ The recipe's cmake_build says which features and backends the release enables; t
 (`specgen/data/packages/tritonserver.toml`) says which options the spec sets itself, which follow
 a %bcond, what each backend needs, and the %prep edits that make the build work offline against
 the distribution's libraries. The Ubuntu packages of the build and runtime images are mapped to
-Azure Linux names (mapping.py) for BuildRequires and Requires.
+Azure Linux names (mapping/resolver.py) for BuildRequires and Requires.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from specgen import speclang
 from specgen.context import BuildContext
 from specgen.github import Archive, strip_fragment, triton_archive
-from specgen.imagedeps import image_resolutions
-from specgen.mapping import Resolution
+from specgen.mapping.imagedeps import image_resolutions
+from specgen.mapping.resolver import Resolution
 from specgen.package import (
     PackageSpec,
     Source,

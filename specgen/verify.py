@@ -21,7 +21,7 @@ from pathlib import Path
 
 from specgen import elfstack
 from specgen.errors import InputError
-from specgen.pkgindex import PackageIndex
+from specgen.mapping.pkgindex import PackageIndex
 from specgen.rpmread import FileEntry, RpmPackage
 from specgen.rpmver import EVR, compare_evr
 

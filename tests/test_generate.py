@@ -238,7 +238,7 @@ def test_srpms_of_committed_specs_have_no_rpmlint_errors() -> None:
 
 
 def _azure_names() -> set[str]:
-    from specgen.snapshot import load_snapshot
+    from specgen.mapping.snapshot import load_snapshot
 
     index = load_snapshot()
     return set(index.packages) | {c for p in index.packages for c in index.whatprovides(p)}
@@ -246,7 +246,7 @@ def _azure_names() -> set[str]:
 
 def test_every_dependency_is_azure_linux_cuda_or_one_of_ours() -> None:
     from specgen.cudaprovider import cuda_provider
-    from specgen.snapshot import load_snapshot
+    from specgen.mapping.snapshot import load_snapshot
 
     release = load_release("25.03")
     gen = generate(default_recipe(), release)

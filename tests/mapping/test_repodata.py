@@ -22,8 +22,8 @@ import zstandard
 from conftest import require_tool
 
 from specgen.errors import SpecgenError
-from specgen.repocache import default_cache_dir
-from specgen.repodata import (
+from specgen.mapping.repocache import default_cache_dir
+from specgen.mapping.repodata import (
     DEFAULT_REPOSITORIES,
     Downloader,
     RepoConfig,

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specgen.errors import InputError
-from specgen.mapping import (
+from specgen.mapping.pkgindex import PackageIndex, PackageInfo
+from specgen.mapping.resolver import (
     KINDS,
     check_names,
     exit_code,
@@ -26,11 +27,10 @@ from specgen.mapping import (
     resolve,
     resolve_apt,
 )
-from specgen.mappingtable import load_table
-from specgen.pkgindex import PackageIndex, PackageInfo
+from specgen.mapping.snapshot import build_snapshot, default_path, load_snapshot, snapshot_payload
+from specgen.mapping.table import load_table
 from specgen.recipe.model import AptPackage, Origin
 from specgen.rpmver import EVR, DebianPin, pin_to_constraint, rpmvercmp, satisfies
-from specgen.snapshot import build_snapshot, default_path, load_snapshot, snapshot_payload
 
 SEED_LINE = (
     "gcc gcc-c++ make kernel-headers kernel-devel python3 python3-pip python3-devel git binutils "
@@ -172,7 +172,7 @@ def test_snapshot_build_is_deterministic(shared_dir: Path) -> None:
 
 def test_shipped_snapshot_equals_a_fresh_build(shared_dir: Path) -> None:
     """Compared as data: gzip's deflate bytes may differ between zlib builds (zlib-ng on Fedora),
-    the content may not. Rebuild with `python -m specgen.snapshot ../shared OUT`."""
+    the content may not. Rebuild with `python -m specgen.mapping.snapshot ../shared OUT`."""
     shipped = json.loads(gzip.decompress(default_path().read_bytes()))
     fresh = json.loads(json.dumps(snapshot_payload(shared_dir)))
     assert shipped == fresh
@@ -184,7 +184,7 @@ def test_snapshot_builder_rejects_a_wrong_folder(tmp_path: Path) -> None:
 
 
 def test_snapshot_cli_writes_the_file(shared_dir: Path, tmp_path: Path) -> None:
-    from specgen.snapshot import main
+    from specgen.mapping.snapshot import main
 
     out = tmp_path / "snap.json.gz"
     assert main([str(shared_dir), str(out)]) == 0

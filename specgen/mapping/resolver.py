@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from specgen.mappingtable import Entry, MappingTable, load_table
-from specgen.pkgindex import PackageIndex
+from specgen.mapping.pkgindex import PackageIndex
+from specgen.mapping.table import Entry, MappingTable, load_table
 from specgen.recipe.model import AptPackage
 from specgen.rpmver import (
     EVR,

@@ -31,8 +31,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
 from specgen.errors import SpecgenError
-from specgen.pkgindex import PackageIndex, PackageInfo
-from specgen.repocache import PackageRecord, RepoCache, default_cache_dir, index_key
+from specgen.mapping.pkgindex import PackageIndex, PackageInfo
+from specgen.mapping.repocache import PackageRecord, RepoCache, default_cache_dir, index_key
 from specgen.rpmver import rpmvercmp
 
 log = logging.getLogger(__name__)

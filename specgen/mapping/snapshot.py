@@ -6,7 +6,8 @@ Its `sources` line says it is a snapshot, and of what date, so an answer given f
 mistaken for one checked against the live repositories. Declared Provides only: automatic
 `pkgconfig(...)`, soname and `cmake(...)` Provides are made at build time and are absent.
 
-Rebuild with `python -m specgen.snapshot ../shared specgen/data/azurelinux-3.0-snapshot.json.gz`;
+Rebuild with
+`python -m specgen.mapping.snapshot ../shared specgen/data/azurelinux-3.0-snapshot.json.gz`;
 the bytes are deterministic (sorted keys, gzip mtime 0).
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from specgen.errors import InputError
-from specgen.pkgindex import PackageIndex, PackageInfo
+from specgen.mapping.pkgindex import PackageIndex, PackageInfo
 from specgen.rpmver import EVR, compare_evr
 
 FORMAT = 1
@@ -206,10 +207,10 @@ def load_snapshot(path: Path | None = None, arch: str = "x86_64") -> PackageInde
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m specgen.snapshot SHARED_DIR OUT`: (re)build the shipped snapshot."""
+    """`python -m specgen.mapping.snapshot SHARED_DIR OUT`: (re)build the shipped snapshot."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m specgen.snapshot SHARED_DIR OUT", file=sys.stderr)
+        print("usage: python -m specgen.mapping.snapshot SHARED_DIR OUT", file=sys.stderr)
         return 2
     out = Path(args[1])
     data = build_snapshot(Path(args[0]))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from specgen.mapping import Resolution, match_pip, resolve_apt
-from specgen.pkgindex import PackageIndex
+from specgen.mapping.pkgindex import PackageIndex
+from specgen.mapping.resolver import Resolution, match_pip, resolve_apt
 from specgen.recipe.model import Recipe
 
 ROLES = ("buildbase", "runtime")
@@ -19,7 +19,7 @@ ROLES = ("buildbase", "runtime")
 
 @lru_cache(maxsize=2)
 def _snapshot(arch: str) -> PackageIndex:
-    from specgen.snapshot import load_snapshot
+    from specgen.mapping.snapshot import load_snapshot
 
     return load_snapshot(arch=arch)
 

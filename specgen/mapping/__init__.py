@@ -1,0 +1,8 @@
+"""Stage 3, mapping: the Recipe's Ubuntu packages in, Azure Linux 3.0 packages out, verified.
+
+In: the apt and pip packages and downloads of the Recipe, the mapping table
+(data/ubuntu-to-azurelinux.toml, read by table.py) and repository metadata: the shipped offline
+snapshot (snapshot.py) or live repodata (repodata.py, cached by repocache.py), indexed by
+pkgindex.py. Out: one Resolution per package (resolver.py), each checked against that metadata,
+and the image packages that the generated specs depend on (imagedeps.py).
+"""
