@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from specgen.generate.release import facts_for
 from specgen.recipe.embed import embedded_recipe, embedded_releases
-from specgen.release import facts_for
 
 
 def stand_ins(releases: list[str]) -> dict[str, dict[str, str]]:

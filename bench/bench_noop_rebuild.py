@@ -90,7 +90,7 @@ def pin_sources(root: Path) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from nvidia_fakes import cudnn_archive, pin_in_lock, tensorrt_archive
 
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
 
     specs, downloads = root / "specs", root / "sources" / "downloads"
     downloads.mkdir(parents=True)
@@ -123,7 +123,7 @@ def _options(root: Path) -> Options:
 def _plan(root: Path) -> Plan:
     """The plan `specgen build --arch x86_64` loads (as cli_build.build_command)."""
     from specgen.buildplan import load_plan
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
 
     lock = read_lock(root / "sources" / "sources.lock.json")
     return load_plan(root / "specs", lock, root / "sources" / "downloads", ARCH)
@@ -189,7 +189,7 @@ def phases(root: Path) -> None:
     from specgen.build import Builder, exclusive
     from specgen.buildview import BuildView
     from specgen.cli_build import _space_check
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
 
     mark("import the build modules (networkx, rich, ...)")
     read_lock(root / "sources" / "sources.lock.json")

@@ -14,9 +14,9 @@ from pathlib import Path
 import networkx as nx
 
 from specgen.errors import InputError, SpecgenError
+from specgen.generate.lock import LockedSource, SourceLock
 from specgen.graph import formats as graphio
 from specgen.graph.dependencies import EXTERNAL
-from specgen.lock import LockedSource, SourceLock
 from specgen.overlay import LockOverlay, OverlaySource
 
 

@@ -90,7 +90,7 @@ def build_command(
     from specgen.buildplan import load_plan
     from specgen.buildview import BuildView
     from specgen.cli_sources import host_arch
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
     from specgen.overlay import read_overlay
     from specgen.rpmbuilder import Backend
 

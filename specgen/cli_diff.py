@@ -21,7 +21,7 @@ def diff_command(a: str, b: str, fmt: str) -> None:
     from rich.console import Console
 
     from specgen.diffview import print_diff
-    from specgen.releasediff import diff_sides, load_side
+    from specgen.generate.releasediff import diff_sides, load_side
     from specgen.views import to_json
 
     diff = diff_sides(load_side(a), load_side(b))

@@ -15,8 +15,8 @@ from rich.text import Text
 
 from specgen import doctor, hostfacts, hostneeds
 from specgen.errors import SpecgenError
-from specgen.lock import DEFAULT_LOCK, SourceLock, read_lock
-from specgen.release import DEFAULT_RELEASE, load_release, parse_fact_overrides
+from specgen.generate.lock import DEFAULT_LOCK, SourceLock, read_lock
+from specgen.generate.release import DEFAULT_RELEASE, load_release, parse_fact_overrides
 
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_SOURCES_DIR = Path("sources/downloads")  # `specgen sources --dest`'s default

@@ -46,10 +46,15 @@ def generate_command(
     arch: str,
 ) -> None:
     """Generate the RPM specs of a Triton release for Azure Linux 3.0."""
-    from specgen.generate import generate, read_existing_specs, with_history, write_generation
-    from specgen.lock import read_lock
+    from specgen.generate.generation import (
+        generate,
+        read_existing_specs,
+        with_history,
+        write_generation,
+    )
+    from specgen.generate.lock import read_lock
+    from specgen.generate.release import parse_fact_overrides, release_for
     from specgen.recipe.dryrun import load_or_default
-    from specgen.release import parse_fact_overrides, release_for
 
     recipe = load_or_default(list(paths), None if arch == "auto" else arch, release)
     facts = release_for(recipe, release, parse_fact_overrides(fact_overrides))

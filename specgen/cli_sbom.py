@@ -16,7 +16,7 @@ from specgen.sbom import DEFAULT_NAMESPACE_BASE, SourceFile
 def spec_sources(lock_path: Path, specs_dir: Path, names: set[str]) -> dict[str, list[SourceFile]]:
     """Each spec's Sources: downloads from the source lock, the rest from its signatures."""
     from specgen.buildplan import read_signatures
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
 
     lock = read_lock(lock_path)
     out: dict[str, list[SourceFile]] = {}
@@ -75,7 +75,7 @@ def sbom_command(
     Sources, licenses, checksums and the relations between them."""
     from specgen.atomic import write_atomic
     from specgen.filehash import file_facts
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
     from specgen.rpmread import read_repository
     from specgen.sbom import RepoRpm, SbomInputs, build_document, spec_name, to_json
 

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from specgen import __version__
 from specgen.errors import SpecgenError
-from specgen.lock import DEFAULT_LOCK
-from specgen.redist import REDIST_ROOT
+from specgen.generate.lock import DEFAULT_LOCK
+from specgen.generate.redist import REDIST_ROOT
 
 if TYPE_CHECKING:  # requests and rich.progress load only when the command runs
     import requests
@@ -180,7 +180,7 @@ def sources_command(
     With --update, rewrite the pins of manifest-pinned Sources from NVIDIA's manifests.
     """
     from specgen.download import Fetcher, exit_code, fetch_all, refresh_pins, select_only
-    from specgen.lock import read_lock, write_lock
+    from specgen.generate.lock import read_lock, write_lock
     from specgen.overlay import read_overlay
 
     lock = read_lock(lock_path)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.table import Table
 
-from specgen.releasediff import FACT_LABELS, Change, ReleaseDiff
+from specgen.generate.releasediff import FACT_LABELS, Change, ReleaseDiff
 
 _STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 

@@ -21,9 +21,9 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from specgen.errors import InputError, SpecgenError
 from specgen.filehash import file_facts
-from specgen.lock import LockedSource, SourceLock
+from specgen.generate.lock import LockedSource, SourceLock
+from specgen.generate.redist import REDIST_ROOT, parse_manifest
 from specgen.overlay import LockOverlay, OverlaySource
-from specgen.redist import REDIST_ROOT, parse_manifest
 
 CHUNK = 1 << 20
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from specgen.errors import InputError
-from specgen.lock import SourceLock
+from specgen.generate.lock import SourceLock
 
 GB = 10**9
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from specgen.errors import InputError
-from specgen.lock import SourceLock
+from specgen.generate.lock import SourceLock
 
 OVERLAY_FORMAT = 1
 UNPINNED = "unpinned"

@@ -128,7 +128,7 @@ def pin_in_lock(lock_path: Path, files: list[Path], pinned_by: str) -> int:
     """Pin these files (by name) in a source lock with their own size and sha256: the lock's pins
     win over the manifests, so a regeneration puts them into the specs. The number pinned."""
     from specgen.filehash import file_facts
-    from specgen.lock import read_lock, write_lock
+    from specgen.generate.lock import read_lock, write_lock
 
     lock = read_lock(lock_path)
     facts = {p.name: file_facts(p) for p in files}

@@ -194,7 +194,7 @@ def test_sbom_of_the_built_repository_validates_and_names_every_rpm_and_source(
     from spdx_tools.spdx.parser.parse_anything import parse_file
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-    from specgen.lock import read_lock
+    from specgen.generate.lock import read_lock
 
     out = tmp_path / "sbom.spdx.json"
     doc = _sbom(nvidia, nvidia.repo, out)

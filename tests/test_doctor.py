@@ -29,8 +29,8 @@ from specgen.doctor import (
     exit_code,
     parse_gpus,
 )
+from specgen.generate.lock import LockedSource, SourceLock, write_lock
 from specgen.hostneeds import GB, Needs, load_drivers, load_estimates, plan_needs
-from specgen.lock import LockedSource, SourceLock, write_lock
 
 DRIVERS = load_drivers()
 EST = load_estimates()

@@ -20,7 +20,7 @@ from tinyspec import specs_tree, tiny_spec
 
 from specgen.cli import main
 from specgen.errors import InputError
-from specgen.lock import LockedSource, SourceLock, read_lock, write_lock
+from specgen.generate.lock import LockedSource, SourceLock, read_lock, write_lock
 from specgen.overlay import read_overlay
 
 PUBLISHED = b"the archive upstream publishes\n"

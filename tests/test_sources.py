@@ -20,8 +20,8 @@ from click.testing import CliRunner, Result
 
 from specgen import cli_sources
 from specgen.cli import main
-from specgen.lock import LockedSource, SourceLock, read_lock, write_lock
-from specgen.redist import REDIST_ROOT
+from specgen.generate.lock import LockedSource, SourceLock, read_lock, write_lock
+from specgen.generate.redist import REDIST_ROOT
 
 ALPHA = bytes(range(256)) * 40  # 10 KiB
 BETA = b"beta archive " * 500

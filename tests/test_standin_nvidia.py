@@ -24,7 +24,7 @@ from conftest import require_tool
 
 from specgen.download import Fetcher
 from specgen.errors import InputError, SpecgenError
-from specgen.lock import LockedSource, SourceLock, read_lock
+from specgen.generate.lock import LockedSource, SourceLock, read_lock
 from specgen.overlay import read_overlay
 from specgen.standin.components import LOCK, data_path, load_plan
 from specgen.standin.cudatree import (

@@ -61,9 +61,9 @@ def specs_tree(
 ) -> Path:
     """root/specs/<name>/<name>.spec for each (build script, needs), graph.json and an empty
     source lock; `texts` gives some packages a whole spec text instead."""
+    from specgen.generate.lock import SourceLock, write_lock
     from specgen.graph import formats as graphio
     from specgen.graph.knowledge import BUILD
-    from specgen.lock import SourceLock, write_lock
 
     specs = root / "specs"
     g = nx.DiGraph()

@@ -13,7 +13,7 @@ import requests
 
 from specgen.download import Fetcher, fetch_all
 from specgen.errors import SpecgenError
-from specgen.lock import read_lock, write_lock
+from specgen.generate.lock import read_lock, write_lock
 from specgen.standin.components import LOCK, data_path, load_plan
 
 # ../shared beside the checkout (docs/gpu-build.md).

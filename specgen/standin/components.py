@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from specgen.errors import InputError
-from specgen.redist import shipped_manifest
+from specgen.generate.redist import shipped_manifest
 
 DATA = "standin/nvidia.toml"
 LOCK = "standin/nvidia.lock.json"

@@ -11,7 +11,7 @@ from pathlib import Path
 from specgen.atomic import write_atomic
 from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
-from specgen.lock import LockedSource, SourceLock, read_lock
+from specgen.generate.lock import LockedSource, SourceLock, read_lock
 from specgen.overlay import UNPINNED, OverlaySource, read_overlay
 from specgen.standin.components import StandinPlan
 from specgen.standin.cudatree import CudaTree, add_compiler, cuda_tree

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from specgen.download import Fetcher
 from specgen.errors import SpecgenError
-from specgen.lock import LockedSource, SourceLock
+from specgen.generate.lock import LockedSource, SourceLock
 from specgen.standin.components import StandinPlan, Wanted
 
 _PEP691 = {"Accept": "application/vnd.pypi.simple.v1+json"}

@@ -276,8 +276,8 @@ def fact_texts(facts: Mapping[str, Any]) -> dict[str, str]:
 def release_facts(name: str) -> dict[str, str]:
     """What specgen knows of release `name`: its facts file completed by its embedded recipe;
     the file alone where no recipe is embedded; nothing for a release it does not know."""
+    from specgen.generate.release import facts_for, load_release_facts
     from specgen.recipe.embed import embedded_recipe, embedded_releases
-    from specgen.release import facts_for, load_release_facts
 
     if name in embedded_releases():
         return fact_texts(facts_for(embedded_recipe(name), name).facts)
@@ -317,7 +317,7 @@ def _recipe_facts(recipe: Recipe) -> dict[str, str]:
 
 def _dryrun_facts(recipe: Recipe) -> tuple[str | None, Recipe, dict[str, str]]:
     """A dry-run's release (when its files name one), itself, and the facts known for it."""
-    from specgen.release import facts_for, recipe_release_name
+    from specgen.generate.release import facts_for, recipe_release_name
 
     try:
         name = recipe_release_name(recipe)

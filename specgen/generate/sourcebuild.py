@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from specgen import speclang
-from specgen.context import BuildContext
-from specgen.github import strip_fragment, triton_archive
-from specgen.package import (
+from specgen.generate import speclang
+from specgen.generate.context import BuildContext
+from specgen.generate.github import strip_fragment, triton_archive
+from specgen.generate.package import (
     PackageSpec,
     Source,
     Subpackage,
@@ -22,9 +22,9 @@ from specgen.package import (
     header_fields,
     local_source,
 )
-from specgen.pins import KnownPin
-from specgen.pkgdata import fill, fill_all
-from specgen.switches import recipe_switches
+from specgen.generate.pins import KnownPin
+from specgen.generate.pkgdata import fill, fill_all
+from specgen.generate.switches import recipe_switches
 
 
 def _source(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from specgen.lock import SourceLock
-from specgen.redist import shipped_manifest
-from specgen.release import Release
+from specgen.generate.lock import SourceLock
+from specgen.generate.redist import shipped_manifest
+from specgen.generate.release import Release
 
 
 @dataclass(frozen=True)

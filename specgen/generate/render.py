@@ -1,4 +1,4 @@
-"""Rendering package models into spec text with the jinja2 templates in specgen/templates/."""
+"""Rendering package models into spec text with the jinja2 templates in templates/ beside it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from functools import cache
 import jinja2
 
 from specgen import __version__
-from specgen.package import DISTRIBUTION, VENDOR, PackageSpec
+from specgen.generate.package import DISTRIBUTION, VENDOR, PackageSpec
 
 
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("specgen", "templates"),
+        loader=jinja2.PackageLoader("specgen.generate", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # spec text, not HTML: values are checked by speclang instead
         trim_blocks=True,

@@ -9,12 +9,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from specgen import speclang
-from specgen.context import BuildContext
-from specgen.package import PackageSpec, Source, Subpackage, checked_subpackage, header_fields
-from specgen.pins import PinBook
-from specgen.pkgdata import fill, fill_all
-from specgen.redist import RPM_ARCH_TO_PLATFORM
+from specgen.generate import speclang
+from specgen.generate.context import BuildContext
+from specgen.generate.package import (
+    PackageSpec,
+    Source,
+    Subpackage,
+    checked_subpackage,
+    header_fields,
+)
+from specgen.generate.pins import PinBook
+from specgen.generate.pkgdata import fill, fill_all
+from specgen.generate.redist import RPM_ARCH_TO_PLATFORM
 
 # Per RPM arch: NVIDIA's platform name (as its redist manifests say) and the arch itself.
 ARCH_FACTS = {arch: {"platform": p, "arch": arch} for arch, p in RPM_ARCH_TO_PLATFORM.items()}

@@ -11,9 +11,9 @@ from conftest import require_tool
 from test_generate import STAND_IN_FACTS
 
 from specgen.cli import main
-from specgen.history import summary_line
-from specgen.release import load_release
-from specgen.releasediff import release_facts
+from specgen.generate.history import summary_line
+from specgen.generate.release import load_release
+from specgen.generate.releasediff import release_facts
 from specgen.rpmmacros import rpm_args
 
 

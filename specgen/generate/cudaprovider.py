@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from specgen.errors import SpecgenError
-from specgen.pkgdata import fill_all, load_package_data
-from specgen.release import Release
+from specgen.generate.pkgdata import fill_all, load_package_data
+from specgen.generate.release import Release
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES
 
 from specgen.cli import main
-from specgen.release import FACT_KEYS
-from specgen.releasediff import FACT_LABELS, pip_name
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from specgen.generate.release import FACT_KEYS
+from specgen.generate.releasediff import FACT_LABELS, pip_name
 
 
 def _diff(*args: str) -> tuple[int, dict[str, Any]]:

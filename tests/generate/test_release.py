@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from specgen.errors import InputError, SpecgenError
-from specgen.release import (
+from specgen.generate.release import (
     FACT_KEYS,
     _parse,
     available_releases,

@@ -16,25 +16,25 @@ from typing import Any
 
 import networkx as nx
 
-from specgen.context import BuildContext
-from specgen.cudaprovider import cuda_provider
-from specgen.cudaredist import cuda_redist_packages
 from specgen.errors import InputError, SpecgenError
+from specgen.generate.context import BuildContext
+from specgen.generate.cudaprovider import cuda_provider
+from specgen.generate.cudaredist import cuda_redist_packages
+from specgen.generate.history import OldSpec, carried, read_old_spec, release_dated
+from specgen.generate.lock import LockedSource, SourceLock, write_lock
+from specgen.generate.package import PackageSpec
+from specgen.generate.pins import PinBook
+from specgen.generate.pkgdata import has_package_data, load_package_data
+from specgen.generate.prebuilt import build_prebuilt
+from specgen.generate.release import Release
+from specgen.generate.render import render_spec
+from specgen.generate.sourcebuild import build_source
+from specgen.generate.triton import build_tritonserver
 from specgen.graph import formats as graphio
 from specgen.graph.dependencies import build_graph, build_order, levels
 from specgen.graph.knowledge import BUILD, RUN
-from specgen.history import OldSpec, carried, read_old_spec, release_dated
-from specgen.lock import LockedSource, SourceLock, write_lock
 from specgen.mapping.imagedeps import specs_asked_for
-from specgen.package import PackageSpec
-from specgen.pins import PinBook
-from specgen.pkgdata import has_package_data, load_package_data
-from specgen.prebuilt import build_prebuilt
 from specgen.recipe.model import Recipe
-from specgen.release import Release
-from specgen.render import render_spec
-from specgen.sourcebuild import build_source
-from specgen.triton import build_tritonserver
 
 # Builders by the `kind` of a package data file.
 _BUILDERS = {"prebuilt": build_prebuilt, "source": build_source}
@@ -181,7 +181,7 @@ def read_existing_specs(out: Path, names: list[str]) -> dict[str, OldSpec]:
 def with_history(gen: Generation, existing: dict[str, OldSpec]) -> Generation:
     """The generation with each spec's changelog and Release carried over from the spec of the
     same name it replaces (history.py says how); specs whose text is unchanged are kept as is."""
-    from specgen.releasediff import release_facts
+    from specgen.generate.releasediff import release_facts
 
     packages, specs = [], dict(gen.specs)
     for pkg in gen.packages:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from specgen import speclang
+from specgen.generate import speclang
 
 # Needs met outside specgen's specs: NVIDIA's CUDA repository, Azure Linux packages.
 EXTERNAL_NEEDS = {"cuda"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from specgen.release import Release
+from specgen.generate.release import Release
 
 TRITON_ORG = "https://github.com/triton-inference-server"
 

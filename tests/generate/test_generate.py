@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, require_tool
 
-from specgen import speclang
 from specgen.cli import main
 from specgen.errors import SpecgenError
-from specgen.generate import generate, write_generation
+from specgen.generate import speclang
+from specgen.generate.generation import generate, write_generation
+from specgen.generate.release import load_release
 from specgen.recipe.dryrun import default_recipe
-from specgen.release import load_release
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -245,7 +245,7 @@ def _azure_names() -> set[str]:
 
 
 def test_every_dependency_is_azure_linux_cuda_or_one_of_ours() -> None:
-    from specgen.cudaprovider import cuda_provider
+    from specgen.generate.cudaprovider import cuda_provider
     from specgen.mapping.snapshot import load_snapshot
 
     release = load_release("25.03")
@@ -389,8 +389,8 @@ def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_p
     """The whole matrix: each release x each variant. Where the facts are incomplete, generation
     stops naming exactly the missing facts; given them, it writes lint-clean specs."""
     from specgen.cli_lint import lint_file
+    from specgen.generate.release import facts_for, parse_fact_overrides
     from specgen.recipe.dryrun import load_recipe
-    from specgen.release import facts_for, parse_fact_overrides
 
     stand_ins = parse_fact_overrides(STAND_IN_FACTS[1::2])
     variants = sorted(p for p in dryrun_dir.glob("*/*") if p.is_dir())
@@ -430,9 +430,9 @@ def test_release_and_from_give_the_same_specs(dryrun_dir: Path, tmp_path: Path) 
 
 def test_facts_files_agree_with_what_the_dry_runs_state(dryrun_dir: Path) -> None:
     """Triton, ONNX Runtime, OpenVINO and DCGM versions: the facts file and build.py's output."""
+    from specgen.generate.release import load_release_facts
     from specgen.recipe.dryrun import load_recipe
     from specgen.recipe.facts import recipe_facts
-    from specgen.release import load_release_facts
 
     checked = 0
     for folder in sorted(p for p in dryrun_dir.glob("*/*") if p.is_dir()):
@@ -487,8 +487,8 @@ def test_fact_override_packages_another_cudnn(tmp_path: Path) -> None:
 def test_a_broken_package_data_file_is_an_error_not_a_missing_spec(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from specgen import generate as generate_module
     from specgen.errors import InputError
+    from specgen.generate import generation as generate_module
 
     def broken(name: str) -> dict:
         raise InputError(f"specgen/data/packages/{name}.toml", "Invalid value (at line 3)")

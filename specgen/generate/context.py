@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from specgen.cudaprovider import CudaProvider
-from specgen.pins import PinBook
+from specgen.generate.cudaprovider import CudaProvider
+from specgen.generate.pins import PinBook
+from specgen.generate.release import Release
 from specgen.recipe.model import Recipe
-from specgen.release import Release
 
 
 @dataclass(frozen=True)

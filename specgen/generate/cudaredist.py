@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from specgen.context import BuildContext
-from specgen.package import PackageSpec
-from specgen.pkgdata import load_package_data
-from specgen.prebuilt import ARCH_FACTS, build_prebuilt
-from specgen.redist import RedistComponent, shipped_manifest
-from specgen.speclang import SpecValueError
+from specgen.generate.context import BuildContext
+from specgen.generate.package import PackageSpec
+from specgen.generate.pkgdata import load_package_data
+from specgen.generate.prebuilt import ARCH_FACTS, build_prebuilt
+from specgen.generate.redist import RedistComponent, shipped_manifest
+from specgen.generate.speclang import SpecValueError
 
 
 def _component_data(

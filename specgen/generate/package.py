@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from specgen import speclang
-from specgen.pkgdata import fill
+from specgen.generate import speclang
+from specgen.generate.pkgdata import fill
 
 VENDOR = "Microsoft Corporation"
 DISTRIBUTION = "Azure Linux"
@@ -44,7 +44,8 @@ class Source:
 
 def local_source(number: int, file: str) -> Source:
     """A Source shipped beside the spec: one of specgen's own files (templates/files/)."""
-    text = resources.files("specgen").joinpath("templates", "files", file).read_text("utf-8")
+    ref = resources.files("specgen.generate").joinpath("templates", "files", file)
+    text = ref.read_text("utf-8")
     data = text.encode("utf-8")
     return Source(
         number=number, spec_url=file, url=file, file=file,

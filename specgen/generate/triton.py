@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from specgen import speclang
-from specgen.context import BuildContext
-from specgen.github import Archive, strip_fragment, triton_archive
-from specgen.mapping.imagedeps import image_resolutions
-from specgen.mapping.resolver import Resolution
-from specgen.package import (
+from specgen.generate import speclang
+from specgen.generate.context import BuildContext
+from specgen.generate.github import Archive, strip_fragment, triton_archive
+from specgen.generate.package import (
     PackageSpec,
     Source,
     Subpackage,
@@ -26,9 +24,11 @@ from specgen.package import (
     header_fields,
     local_source,
 )
-from specgen.pkgdata import fill, fill_all
+from specgen.generate.pkgdata import fill, fill_all
+from specgen.generate.switches import Switch, is_on, recipe_switches
+from specgen.mapping.imagedeps import image_resolutions
+from specgen.mapping.resolver import Resolution
 from specgen.recipe.model import CMakeProject
-from specgen.switches import Switch, is_on, recipe_switches
 
 LOCAL_FILES = ("tritonserver.service", "tritonserver.sysusers", "tritonserver.sysconfig")
 FIRST_BACKEND_SOURCE = 10

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import os
 import tomllib
-from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
-from specgen.context import BuildContext
-from specgen.cudaprovider import cuda_provider
-from specgen.pins import PinBook
-from specgen.prebuilt import build_prebuilt
+from specgen.generate.context import BuildContext
+from specgen.generate.cudaprovider import cuda_provider
+from specgen.generate.pins import PinBook
+from specgen.generate.prebuilt import build_prebuilt
+from specgen.generate.release import load_release
+from specgen.generate.render import render_spec
+from specgen.generate.sourcebuild import build_source
 from specgen.recipe.dryrun import default_recipe
-from specgen.release import load_release
-from specgen.render import render_spec
-from specgen.sourcebuild import build_source
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+GOLDEN = FIXTURES / "golden"
 
 
 def _check(kind: str, text: str) -> None:
@@ -62,7 +62,7 @@ def test_source_template_golden() -> None:
 
 
 def test_tritonserver_template_golden() -> None:
-    from specgen.generate import generate
+    from specgen.generate.generation import generate
     from specgen.recipe.dryrun import load_recipe
 
     recipe = load_recipe([GOLDEN / "tritonserver" / "cmake_build"])
