@@ -17,7 +17,7 @@ from specgen.errors import InputError, SpecgenError
 from specgen.generate.lock import LockedSource, SourceLock
 from specgen.graph import formats as graphio
 from specgen.graph.dependencies import EXTERNAL
-from specgen.overlay import LockOverlay, OverlaySource
+from specgen.sources.overlay import LockOverlay, OverlaySource
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,8 @@ def build_command(
     from specgen.buildview import BuildView
     from specgen.cli_sources import host_arch
     from specgen.generate.lock import read_lock
-    from specgen.overlay import read_overlay
     from specgen.rpmbuilder import Backend
+    from specgen.sources.overlay import read_overlay
 
     arch = arch or host_arch()
     lock_path = lock_path or specs_dir.parent / "sources" / "sources.lock.json"

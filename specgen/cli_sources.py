@@ -21,7 +21,7 @@ from specgen.generate.redist import REDIST_ROOT
 if TYPE_CHECKING:  # requests and rich.progress load only when the command runs
     import requests
 
-    from specgen.download import Outcome, PinRefresh, ProgressHook
+    from specgen.sources.download import Outcome, PinRefresh, ProgressHook
 
 DEFAULT_DEST = Path("sources/downloads")
 # Retry policy; a module constant so tests can make retries instant.
@@ -179,9 +179,9 @@ def sources_command(
     command fails (exit 2). Exit 1 when an unpinned Source was refused (pass --allow-unpinned).
     With --update, rewrite the pins of manifest-pinned Sources from NVIDIA's manifests.
     """
-    from specgen.download import Fetcher, exit_code, fetch_all, refresh_pins, select_only
     from specgen.generate.lock import read_lock, write_lock
-    from specgen.overlay import read_overlay
+    from specgen.sources.download import Fetcher, exit_code, fetch_all, refresh_pins, select_only
+    from specgen.sources.overlay import read_overlay
 
     lock = read_lock(lock_path)
     overlay = read_overlay(overlay_path) if overlay_path else None

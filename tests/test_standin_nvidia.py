@@ -22,10 +22,10 @@ import pytest
 import requests
 from conftest import require_tool
 
-from specgen.download import Fetcher
 from specgen.errors import InputError, SpecgenError
 from specgen.generate.lock import LockedSource, SourceLock, read_lock
-from specgen.overlay import read_overlay
+from specgen.sources.download import Fetcher
+from specgen.sources.overlay import read_overlay
 from specgen.standin.components import LOCK, data_path, load_plan
 from specgen.standin.cudatree import (
     COMPILER_FILES,

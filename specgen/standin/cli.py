@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 import requests
 
-from specgen.download import Fetcher, fetch_all
 from specgen.errors import SpecgenError
 from specgen.generate.lock import read_lock, write_lock
+from specgen.sources.download import Fetcher, fetch_all
 from specgen.standin.components import LOCK, data_path, load_plan
 
 # ../shared beside the checkout (docs/gpu-build.md).

@@ -12,7 +12,7 @@ from specgen.atomic import write_atomic
 from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
 from specgen.generate.lock import LockedSource, SourceLock, read_lock
-from specgen.overlay import UNPINNED, OverlaySource, read_overlay
+from specgen.sources.overlay import UNPINNED, OverlaySource, read_overlay
 from specgen.standin.components import StandinPlan
 from specgen.standin.cudatree import CudaTree, add_compiler, cuda_tree
 from specgen.standin.cudnn import cudnn_archive

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from specgen.download import Fetcher
 from specgen.errors import SpecgenError
 from specgen.generate.lock import LockedSource, SourceLock
+from specgen.sources.download import Fetcher
 from specgen.standin.components import StandinPlan, Wanted
 
 _PEP691 = {"Accept": "application/vnd.pypi.simple.v1+json"}

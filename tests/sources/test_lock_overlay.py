@@ -21,7 +21,7 @@ from tinyspec import specs_tree, tiny_spec
 from specgen.cli import main
 from specgen.errors import InputError
 from specgen.generate.lock import LockedSource, SourceLock, read_lock, write_lock
-from specgen.overlay import read_overlay
+from specgen.sources.overlay import read_overlay
 
 PUBLISHED = b"the archive upstream publishes\n"
 LOCAL = b"the same tree, archived here: other bytes\n"

@@ -23,7 +23,7 @@ from specgen.errors import InputError, SpecgenError
 from specgen.filehash import file_facts
 from specgen.generate.lock import LockedSource, SourceLock
 from specgen.generate.redist import REDIST_ROOT, parse_manifest
-from specgen.overlay import LockOverlay, OverlaySource
+from specgen.sources.overlay import LockOverlay, OverlaySource
 
 CHUNK = 1 << 20
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
