@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from specgen.build import Options
-    from specgen.buildplan import Plan
+    from specgen.build.plan import Plan
+    from specgen.build.runner import Options
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECGEN = Path(sys.executable).with_name("specgen")
@@ -110,9 +110,9 @@ def pin_sources(root: Path) -> None:
 
 def _options(root: Path) -> Options:
     """The options `specgen build --nodeps` gives the Builder (as cli_build.build_command)."""
-    from specgen.build import Options
+    from specgen.build.rpmbuilder import Backend
+    from specgen.build.runner import Options
     from specgen.cli_build import _is_azure_linux
-    from specgen.rpmbuilder import Backend
 
     repo = root / "repo"
     backend = Backend(kind="rpmbuild", azure_macros=not _is_azure_linux(), nodeps=True,
@@ -122,7 +122,7 @@ def _options(root: Path) -> Options:
 
 def _plan(root: Path) -> Plan:
     """The plan `specgen build --arch x86_64` loads (as cli_build.build_command)."""
-    from specgen.buildplan import load_plan
+    from specgen.build.plan import load_plan
     from specgen.generate.lock import read_lock
 
     lock = read_lock(root / "sources" / "sources.lock.json")
@@ -144,8 +144,8 @@ def placeholder_rpm(name: str, folder: Path) -> Path:
 
 def record_built(root: Path, real: tuple[str, ...]) -> list[str]:
     """Record every package but `real` as built, with the code `specgen build` uses."""
-    from specgen.build import Builder
-    from specgen.buildstate import Built
+    from specgen.build.runner import Builder
+    from specgen.build.state import Built
     from specgen.filehash import file_facts
 
     plan = _plan(root)
@@ -186,7 +186,7 @@ def phases(root: Path) -> None:
     import specgen.cli  # noqa: F401  click and the command group
 
     mark("import specgen.cli (click)")
-    from specgen.build import Builder, exclusive
+    from specgen.build.runner import Builder, exclusive
     from specgen.buildview import BuildView
     from specgen.cli_build import _space_check
     from specgen.generate.lock import read_lock
@@ -252,7 +252,7 @@ def refresh_scaling(root: Path) -> list[tuple[str, float]]:
     repository with RPMs padded to the real release's sizes: the first metadata (createrepo_c
     hashes every byte), a refresh with nothing changed (what a no-op build pays), and one after
     a single RPM changed (createrepo_c --update reuses the rest)."""
-    from specgen.localrepo import LocalRepo
+    from specgen.build.localrepo import LocalRepo
 
     padded = root / "repo-real-size"
     shutil.copytree(root / "repo", padded, ignore=shutil.ignore_patterns("repodata"))

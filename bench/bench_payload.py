@@ -13,11 +13,11 @@ Then, on this machine:
 - `specgen build --only cudnn --nodeps` end to end (a new process, as a user runs it);
 - specgen's own work around rpmbuild: the Source's sha256 check, RPMs into the repository and
   createrepo_c (timed in this process with specgen's functions);
-- rpmbuild with the command specgen runs (specgen.rpmbuilder.Backend): `-bi` (%prep, %install),
-  then the packaging stage alone over that buildroot, `-bb --short-circuit --noclean`, with
-  Azure Linux's payload (`%_binary_payload w7T0.zstdio`), with zstd levels 3 and 1 (what a spec
-  could choose instead) and uncompressed (`w.ufdio`), which separates compression from the rest
-  of packaging (file digests, dependencies, headers);
+- rpmbuild with the command specgen runs (specgen.build.rpmbuilder.Backend): `-bi` (%prep,
+  %install), then the packaging stage alone over that buildroot, `-bb --short-circuit
+  --noclean`, with Azure Linux's payload (`%_binary_payload w7T0.zstdio`), with zstd levels 3 and
+  1 (what a spec could choose instead) and uncompressed (`w.ufdio`), which separates compression
+  from the rest of packaging (file digests, dependencies, headers);
 - `tar -cf - -C BUILDROOT . | zstd -T0 -LEVEL` over the same installed tree (page cache warm for
   both), at level 3 (zstd's default) and 7 (rpm's level).
 
@@ -161,7 +161,7 @@ def pin(root: Path, archive: Path) -> Path:
 
 def rpmbuild(specs: Path, staged: Path, topdir: Path, mode: str, *extra: str) -> list[str]:
     """The rpmbuild command specgen runs for cudnn (same macros, defines), in `mode`."""
-    from specgen.rpmbuilder import Backend, BuildJob
+    from specgen.build.rpmbuilder import Backend, BuildJob
 
     job = BuildJob("cudnn", (specs / "cudnn" / "cudnn.spec").resolve(), staged, topdir,
                    topdir / "log")  # fmt: skip
@@ -203,8 +203,8 @@ def main() -> int:
 def _specgen_parts(archive: Path, rpms: list[Path], scratch: Path) -> tuple[float, float]:
     """specgen's own work around rpmbuild, in this process: the Source's sha256 check (the
     first build of a download), and copying the RPMs into a repository plus createrepo_c."""
+    from specgen.build.localrepo import LocalRepo
     from specgen.filehash import file_facts
-    from specgen.localrepo import LocalRepo
 
     os.sync()
     start = time.perf_counter()

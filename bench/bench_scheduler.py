@@ -20,9 +20,9 @@ import time
 
 import networkx as nx
 
+from specgen.build.scheduler import lower_bound, priorities, simulate
 from specgen.graph.dependencies import EXTERNAL, levels
 from specgen.graph.knowledge import BUILD
-from specgen.scheduler import lower_bound, priorities, simulate
 
 SIZES = (50, 100, 200, 500)
 JOBS = (2, 4, 8, 16)

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from specgen.build import Result
-from specgen.scheduler import Event
+from specgen.build.runner import Result
+from specgen.build.scheduler import Event
 
 _STYLE = {"built": "green", "unchanged": "cyan", "failed": "red", "blocked": "yellow",
           "skipped": "yellow", "working": "bold", "waiting": "dim"}  # fmt: skip

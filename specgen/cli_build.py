@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from specgen.buildplan import Plan
+from specgen.build.plan import Plan
 from specgen.errors import SpecgenError
 
 BACKENDS = ("rpmbuild", "mock")
@@ -86,12 +86,12 @@ def build_command(
     check_reproducible: bool,
 ) -> None:  # fmt: skip
     """Build the generated specs in dependency order into a local repository."""
-    from specgen.build import Builder, Options
-    from specgen.buildplan import load_plan
+    from specgen.build.plan import load_plan
+    from specgen.build.rpmbuilder import Backend
+    from specgen.build.runner import Builder, Options
     from specgen.buildview import BuildView
     from specgen.cli_sources import host_arch
     from specgen.generate.lock import read_lock
-    from specgen.rpmbuilder import Backend
     from specgen.sources.overlay import read_overlay
 
     arch = arch or host_arch()

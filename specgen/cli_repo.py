@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import click
 
+from specgen.build.localrepo import LocalRepo
 from specgen.errors import InputError, SpecgenError
-from specgen.localrepo import LocalRepo
 
 
 def repo_rpms(root: Path) -> list[Path]:
@@ -66,8 +66,8 @@ def repo_command(
 
     The baseurl is REPO's root, not REPO/<arch>: createrepo_c indexes the whole folder.
     """
-    from specgen import repofile
     from specgen.atomic import write_atomic
+    from specgen.build import repofile
 
     repofile.check_repo_id(repo_id)
     url = repofile.check_baseurl(baseurl) if baseurl else repofile.file_baseurl(repo.resolve())
@@ -98,8 +98,8 @@ def repo_command(
 
 def _sign(local: LocalRepo, rpms: list[Path], spec: str) -> None:
     """Sign, export the public key beside repodata/, and keep metadata truthful on failure."""
-    from specgen.repofile import KEY_NAME
-    from specgen.signing import export_public_key, sign_rpms, signing_key
+    from specgen.build.repofile import KEY_NAME
+    from specgen.build.signing import export_public_key, sign_rpms, signing_key
 
     with signing_key(spec) as key:
         try:

@@ -15,7 +15,7 @@ from specgen.sbom import DEFAULT_NAMESPACE_BASE, SourceFile
 
 def spec_sources(lock_path: Path, specs_dir: Path, names: set[str]) -> dict[str, list[SourceFile]]:
     """Each spec's Sources: downloads from the source lock, the rest from its signatures."""
-    from specgen.buildplan import read_signatures
+    from specgen.build.plan import read_signatures
     from specgen.generate.lock import read_lock
 
     lock = read_lock(lock_path)

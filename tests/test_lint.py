@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from conftest import FIXTURES, require_tool
 
 from specgen import cli_lint
+from specgen.build.rpmmacros import MACRO_FILE, build_srpm, rpm_args, rpmspec_parse
 from specgen.cli import main
 from specgen.cli_lint import lint_file, run_rpmlint
 from specgen.lint import RULES, SpecInput, lint_spec, source_basename
-from specgen.rpmmacros import MACRO_FILE, build_srpm, rpm_args, rpmspec_parse
 from specgen.spdx import spdx_problem
 
 LINT = FIXTURES / "lint"

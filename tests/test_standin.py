@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, require_tool
 
-from specgen.rpmmacros import MACRO_FILE
+from specgen.build.rpmmacros import MACRO_FILE
 
 SPECS = REPO / "specs"
 

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from conftest import require_tool
 
 from specgen import elfstack
+from specgen.build.rpmmacros import rpm_args
 from specgen.cli import main
 from specgen.mapping.pkgindex import PackageIndex
 from specgen.mapping.snapshot import load_snapshot
-from specgen.rpmmacros import rpm_args
 from specgen.rpmread import FileEntry, RpmPackage, _elf_heads, read_repository, read_rpm
 from specgen.solve import resolve_installs
 from specgen.verify import (

@@ -307,7 +307,7 @@ def test_tritonserver_follows_the_recipe_and_the_offline_build_notes() -> None:
 
 def test_tritonserver_switches_evaluate_with_rpmspec() -> None:
     require_tool("rpmspec")
-    from specgen.rpmmacros import rpm_args
+    from specgen.build.rpmmacros import rpm_args
 
     spec = str(ROOT / "specs" / "tritonserver" / "tritonserver.spec")
 

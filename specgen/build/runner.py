@@ -23,15 +23,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from specgen.buildplan import Plan, PlanItem, PlanSource
-from specgen.buildstate import BuildState, Built, input_digest
+from specgen.build.localrepo import LocalRepo
+from specgen.build.plan import Plan, PlanItem, PlanSource
+from specgen.build.rpmbuilder import Backend, BuildJob
+from specgen.build.rpmdiff import Comparison, compare_builds
+from specgen.build.rpmmacros import REPRODUCIBLE_FILE
+from specgen.build.scheduler import Event, Executor, Status
+from specgen.build.state import BuildState, Built, input_digest
 from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
-from specgen.localrepo import LocalRepo
-from specgen.rpmbuilder import Backend, BuildJob
-from specgen.rpmdiff import Comparison, compare_builds
-from specgen.rpmmacros import REPRODUCIBLE_FILE
-from specgen.scheduler import Event, Executor, Status
 
 STATE_FILE = "specgen-build-state.json"
 LOCK_FILE = ".specgen-build.lock"
@@ -307,6 +307,6 @@ def _log_overlay(log: Path, item: PlanItem) -> None:
 
 
 def _macro_text() -> str:
-    from specgen.rpmmacros import MACRO_FILE
+    from specgen.build.rpmmacros import MACRO_FILE
 
     return Path(MACRO_FILE).read_text(encoding="utf-8")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from specgen.build.rpmbuilder import Backend, BuildJob
+from specgen.build.rpmmacros import MACRO_FILE, REPRODUCIBLE_FILE, macro_definitions
 from specgen.errors import InputError
-from specgen.rpmbuilder import Backend, BuildJob
-from specgen.rpmmacros import MACRO_FILE, REPRODUCIBLE_FILE, macro_definitions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _job(tmp_path: Path) -> BuildJob:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from specgen.atomic import write_atomic
-from specgen.buildplan import PlanItem
+from specgen.build.plan import PlanItem
 
 STATE_FORMAT = 1
 

@@ -19,8 +19,8 @@ from test_build import _python_tag
 from tinyspec import specs_tree, tiny_spec
 from twobuilds import build_twice
 
+from specgen.build.rpmdiff import compare_folders, diff_rpms
 from specgen.cli import main
-from specgen.rpmdiff import compare_folders, diff_rpms
 
 GENERATED = ("cudnn", "libb64", "tensorrt")
 

@@ -16,8 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from specgen.build.rpmmacros import MACRO_FILE, REPRODUCIBLE_FILE, macro_definitions
 from specgen.errors import SpecgenError
-from specgen.rpmmacros import MACRO_FILE, REPRODUCIBLE_FILE, macro_definitions
 
 
 @dataclass(frozen=True)

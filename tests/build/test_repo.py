@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import require_tool
 from tinyspec import tiny_spec
 
-from specgen import repofile
+from specgen.build import repofile
 from specgen.cli import main
 from specgen.errors import SpecgenError
 

@@ -10,10 +10,7 @@ from collections.abc import Iterable
 import networkx as nx
 import pytest
 
-from specgen.errors import CycleError
-from specgen.graph.dependencies import EXTERNAL
-from specgen.graph.knowledge import BUILD
-from specgen.scheduler import (
+from specgen.build.scheduler import (
     Event,
     Executor,
     Slot,
@@ -22,6 +19,9 @@ from specgen.scheduler import (
     priorities,
     simulate,
 )
+from specgen.errors import CycleError
+from specgen.graph.dependencies import EXTERNAL
+from specgen.graph.knowledge import BUILD
 
 WAIT = 2.0  # seconds a test thread waits for the others before the test fails
 

@@ -8,8 +8,8 @@ sources/overlay-shared-r25.03.toml. The RPMs are installed into a scratch root a
 identity and a python model over HTTP and gRPC (tests/triton_serving.py). A second build with
 nothing changed must find every package unchanged. A third build of everything, into another
 work folder and repository a clock second or more later, must give byte-identical RPMs (issue
-14); where it does not, the failure carries specgen.rpmdiff's report. The times are printed at
-the end of the run.
+14); where it does not, the failure carries specgen.build.rpmdiff's report. The times are printed
+at the end of the run.
 
 A change to a template or package data that breaks the build or the server fails this test with
 the build's or the server's error in its message.
@@ -29,7 +29,7 @@ import pytest
 from conftest import REPO, SHARED, report_figure, require_tool
 from triton_serving import install, serve_and_check, skip_without_system_python
 
-from specgen.rpmdiff import compare_folders
+from specgen.build.rpmdiff import compare_folders
 
 LOCAL_SOURCES = SHARED / "triton-sources" / "r25.03"
 OVERLAY = REPO / "sources" / "overlay-shared-r25.03.toml"

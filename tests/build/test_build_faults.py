@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import require_tool
 from tinyspec import specs_tree
 
-from specgen.build import exclusive
+from specgen.build.runner import exclusive
 from specgen.cli import main
 
 
@@ -124,7 +124,7 @@ def test_sigkill_mid_build_then_rerun_gives_a_consistent_repository(tmp_path: Pa
 
 
 def test_repository_metadata_is_rewritten_only_when_the_rpms_change(tmp_path: Path) -> None:
-    from specgen.localrepo import LocalRepo
+    from specgen.build.localrepo import LocalRepo
 
     specs_tree(tmp_path, {"aaa": ("true", []), "bbb": ("true", [])})
     assert CliRunner().invoke(main, build_args(tmp_path)).exit_code == 0
