@@ -26,7 +26,7 @@ def _define(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def _space_check(plan: Plan, pending: list[str], workdir: Path) -> None:
     """Refuse to start when the work folder cannot hold the build trees of what will build
     (this arch's Source sizes; a Source without a size gets its package's estimate)."""
-    from specgen.hostneeds import load_estimates
+    from specgen.host.needs import load_estimates
 
     estimates = load_estimates()
     need = 0
@@ -178,6 +178,6 @@ def _is_azure_linux() -> bool:
         text = Path("/etc/os-release").read_text()
     except OSError:
         return False
-    from specgen.doctor import os_fields
+    from specgen.host.doctor import os_fields
 
     return os_fields(text).get("ID") == "azurelinux"

@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from specgen import doctor, hostfacts, hostneeds
 from specgen.errors import SpecgenError
 from specgen.generate.lock import DEFAULT_LOCK, SourceLock, read_lock
 from specgen.generate.release import DEFAULT_RELEASE, load_release, parse_fact_overrides
+from specgen.host import doctor
+from specgen.host import facts as hostfacts
+from specgen.host import needs as hostneeds
 
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_SOURCES_DIR = Path("sources/downloads")  # `specgen sources --dest`'s default

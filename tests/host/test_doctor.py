@@ -13,9 +13,10 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from specgen import hostfacts
 from specgen.cli import main
-from specgen.doctor import (
+from specgen.generate.lock import LockedSource, SourceLock, write_lock
+from specgen.host import facts as hostfacts
+from specgen.host.doctor import (
     ERROR,
     OK,
     SKIPPED,
@@ -29,8 +30,7 @@ from specgen.doctor import (
     exit_code,
     parse_gpus,
 )
-from specgen.generate.lock import LockedSource, SourceLock, write_lock
-from specgen.hostneeds import GB, Needs, load_drivers, load_estimates, plan_needs
+from specgen.host.needs import GB, Needs, load_drivers, load_estimates, plan_needs
 
 DRIVERS = load_drivers()
 EST = load_estimates()

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from specgen import __version__
-from specgen.doctor import TOOLS, Disk, Host, Probe, Reach
+from specgen.host.doctor import TOOLS, Disk, Host, Probe, Reach
 
 FAKE_DISK_ENV = "SPECGEN_DOCTOR_FAKE_DISK"
 REACH_TIMEOUT_S = 5.0

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from specgen.hostneeds import GB, DriverTable, Estimates, Needs, version_tuple
+from specgen.host.needs import GB, DriverTable, Estimates, Needs, version_tuple
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
 TOOLS = ("rpmbuild", "rpmspec", "createrepo_c", "mock")
