@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from specgen.rpmread import RpmPackage
-from specgen.sbom import DEFAULT_NAMESPACE_BASE, SourceFile
+from specgen.verify.sbom import DEFAULT_NAMESPACE_BASE, SourceFile
 
 
 def spec_sources(lock_path: Path, specs_dir: Path, names: set[str]) -> dict[str, list[SourceFile]]:
@@ -39,7 +39,7 @@ def spec_sources(lock_path: Path, specs_dir: Path, names: set[str]) -> dict[str,
 
 
 def _created(value: str | None, rpms: list[RpmPackage]) -> datetime:
-    from specgen.sbom import created_time
+    from specgen.verify.sbom import created_time
 
     if value is None:
         return created_time(rpms, os.environ.get("SOURCE_DATE_EPOCH"))
@@ -77,7 +77,7 @@ def sbom_command(
     from specgen.filehash import file_facts
     from specgen.generate.lock import read_lock
     from specgen.rpmread import read_repository
-    from specgen.sbom import RepoRpm, SbomInputs, build_document, spec_name, to_json
+    from specgen.verify.sbom import RepoRpm, SbomInputs, build_document, spec_name, to_json
 
     lock_path = lock_path or specs_dir.parent / "sources" / "sources.lock.json"
     rpms = read_repository(repo, payload=False)

@@ -13,7 +13,7 @@ import click
 
 from specgen.mapping.pkgindex import PackageIndex
 from specgen.rpmread import RpmPackage, read_repository
-from specgen.verify import (
+from specgen.verify.checks import (
     ERROR,
     OK,
     RESULTS,
@@ -61,7 +61,7 @@ def _install_findings(
     arch: str,
 ) -> list[Finding]:
     """libsolv's verdict on each package, as findings of the `install` check."""
-    from specgen.solve import resolve_installs
+    from specgen.verify.solve import resolve_installs
 
     findings = []
     for r in resolve_installs(packages, index, hints, arch):

@@ -14,7 +14,14 @@ from click.testing import CliRunner
 from specgen.cli import main
 from specgen.errors import SpecgenError
 from specgen.rpmread import Dependency, RpmPackage
-from specgen.sbom import RepoRpm, SbomInputs, SourceFile, build_document, created_time, to_json
+from specgen.verify.sbom import (
+    RepoRpm,
+    SbomInputs,
+    SourceFile,
+    build_document,
+    created_time,
+    to_json,
+)
 
 WHEN = datetime(2025, 3, 26, tzinfo=UTC)
 

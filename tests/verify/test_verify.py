@@ -20,8 +20,7 @@ from specgen.cli import main
 from specgen.mapping.pkgindex import PackageIndex
 from specgen.mapping.snapshot import load_snapshot
 from specgen.rpmread import FileEntry, RpmPackage, _elf_heads, read_repository, read_rpm
-from specgen.solve import resolve_installs
-from specgen.verify import (
+from specgen.verify.checks import (
     ERROR,
     NOTE,
     OK,
@@ -36,6 +35,7 @@ from specgen.verify import (
     load_policy,
     newest,
 )
+from specgen.verify.solve import resolve_installs
 
 LIB_C = "int foo(void) { return 42; }\n"
 MAIN_C = "int foo(void);\nint main(void) { return foo() == 42 ? 0 : 1; }\n"
