@@ -14,7 +14,7 @@ import click
 
 from specgen.build.rpmmacros import build_srpm, rpmspec_parse
 from specgen.errors import InputError, SpecgenError
-from specgen.lint import Finding, SpecInput, lint_spec
+from specgen.lint.rules import Finding, SpecInput, lint_spec
 
 # rpmlint checks that do not apply to Azure Linux 3.0 SRPMs. Filtered here rather than in an
 # rpmlint config file because rpmlint 1.x (Azure Linux 3.0 ships 1.11) and 2.x (Debian 12: 2.4)

@@ -13,8 +13,8 @@ from specgen import cli_lint
 from specgen.build.rpmmacros import MACRO_FILE, build_srpm, rpm_args, rpmspec_parse
 from specgen.cli import main
 from specgen.cli_lint import lint_file, run_rpmlint
-from specgen.lint import RULES, SpecInput, lint_spec, source_basename
-from specgen.spdx import spdx_problem
+from specgen.lint.rules import RULES, SpecInput, lint_spec, source_basename
+from specgen.lint.spdx import spdx_problem
 
 LINT = FIXTURES / "lint"
 GOOD = LINT / "good" / "azl-hello.spec"

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from specgen.spdx import spdx_problem
-from specgen.specparse import Package, Section, Spec, SpecInput, Tag, parse
+from specgen.lint.spdx import spdx_problem
+from specgen.lint.specparse import Package, Section, Spec, SpecInput, Tag, parse
 
 
 @dataclass(frozen=True)
