@@ -112,7 +112,7 @@ def _options(root: Path) -> Options:
     """The options `specgen build --nodeps` gives the Builder (as cli_build.build_command)."""
     from specgen.build.rpmbuilder import Backend
     from specgen.build.runner import Options
-    from specgen.cli_build import _is_azure_linux
+    from specgen.cli.build import _is_azure_linux
 
     repo = root / "repo"
     backend = Backend(kind="rpmbuild", azure_macros=not _is_azure_linux(), nodeps=True,
@@ -183,12 +183,12 @@ def phases(root: Path) -> None:
         marks.append((label, now - last))
         last = now
 
-    import specgen.cli  # noqa: F401  click and the command group
+    import specgen.cli.main  # noqa: F401  click and the command group
 
-    mark("import specgen.cli (click)")
+    mark("import specgen.cli.main (click)")
     from specgen.build.runner import Builder, exclusive
-    from specgen.buildview import BuildView
-    from specgen.cli_build import _space_check
+    from specgen.cli.build import _space_check
+    from specgen.cli.buildview import BuildView
     from specgen.generate.lock import read_lock
 
     mark("import the build modules (networkx, rich, ...)")

@@ -1,5 +1,5 @@
 """`python -m specgen`: the same command line as the `specgen` entry point."""
 
-from specgen.cli import main
+from specgen.cli.main import main
 
 main()

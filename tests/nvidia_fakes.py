@@ -146,7 +146,7 @@ def generate_pinned(root: Path, fakes: list[Path]) -> Path:
     upstream URLs (the lock's pins win, so the specs' signatures follow); the specs folder."""
     from click.testing import CliRunner
 
-    from specgen.cli import main
+    from specgen.cli.main import main
 
     specs = root / "specs"
     first = CliRunner().invoke(main, ["generate", "-o", str(specs)])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from specgen.cli import main
+from specgen.cli.main import main
 
 
 def build(specs: Path, workdir: Path, *only: str, extra: Sequence[str] = ()) -> dict[str, str]:

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import require_tool
 from nvidia_fakes import cudnn_archive, generate_pinned, tensorrt_archive
 
-from specgen.cli import main
+from specgen.cli.main import main
 
 PYTHON = "/usr/bin/python3"  # %{python3} of specgen's Azure Linux macro file
 

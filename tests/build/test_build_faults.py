@@ -19,7 +19,7 @@ from conftest import require_tool
 from tinyspec import specs_tree
 
 from specgen.build.runner import exclusive
-from specgen.cli import main
+from specgen.cli.main import main
 
 
 def build_args(root: Path, *extra: str) -> list[str]:
@@ -143,7 +143,7 @@ def test_space_check_counts_only_what_will_build(
 ) -> None:
     import shutil
 
-    from specgen import cli_build
+    from specgen.cli import build as cli_build
 
     specs_tree(tmp_path, {"aaa": ("true", [])})
     args = [a for a in build_args(tmp_path) if a != "--no-space-check"]

@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, require_tool
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.standin.cli import DEFAULT_CACHE
 
 pytestmark = pytest.mark.skipif(

@@ -37,7 +37,7 @@ from cudnn_repack import (
 )
 from nvidia_fakes import pin_in_lock
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.filehash import file_facts
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from conftest import require_tool
 from tinyspec import tiny_spec
 
 from specgen.build import repofile
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.errors import SpecgenError
 
 UID = "specgen test <t@example.invalid>"

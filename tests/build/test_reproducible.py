@@ -20,7 +20,7 @@ from tinyspec import specs_tree, tiny_spec
 from twobuilds import build_twice
 
 from specgen.build.rpmdiff import compare_folders, diff_rpms
-from specgen.cli import main
+from specgen.cli.main import main
 
 GENERATED = ("cudnn", "libb64", "tensorrt")
 

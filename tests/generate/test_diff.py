@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.generate.release import FACT_KEYS
 from specgen.generate.releasediff import FACT_LABELS, pip_name
 

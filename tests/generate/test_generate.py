@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, require_tool
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.errors import SpecgenError
 from specgen.generate import speclang
 from specgen.generate.generation import generate, write_generation
@@ -388,7 +388,7 @@ def test_cuda_from_redist_pins_every_component_from_the_manifest(tmp_path: Path)
 def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_path: Path) -> None:
     """The whole matrix: each release x each variant. Where the facts are incomplete, generation
     stops naming exactly the missing facts; given them, it writes lint-clean specs."""
-    from specgen.cli_lint import lint_file
+    from specgen.cli.lint import lint_file
     from specgen.generate.release import facts_for, parse_fact_overrides
     from specgen.recipe.dryrun import load_recipe
 

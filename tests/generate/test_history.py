@@ -11,7 +11,7 @@ from conftest import require_tool
 from test_generate import STAND_IN_FACTS
 
 from specgen.build.rpmmacros import rpm_args
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.generate.history import summary_line
 from specgen.generate.release import load_release
 from specgen.generate.releasediff import release_facts

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import FIXTURES, REPO, require_tool
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.errors import CycleError, InputError, SpecgenError
 from specgen.graph import dependencies as G
 from specgen.graph import formats as IO

@@ -13,7 +13,7 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.generate.lock import LockedSource, SourceLock, write_lock
 from specgen.host import facts as hostfacts
 from specgen.host.doctor import (

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, require_tool
 
-from specgen import cli_lint
 from specgen.build.rpmmacros import MACRO_FILE, build_srpm, rpm_args, rpmspec_parse
-from specgen.cli import main
-from specgen.cli_lint import lint_file, run_rpmlint
+from specgen.cli import lint as cli_lint
+from specgen.cli.lint import lint_file, run_rpmlint
+from specgen.cli.main import main
 from specgen.lint.rules import RULES, SpecInput, lint_spec, source_basename
 from specgen.lint.spdx import spdx_problem
 

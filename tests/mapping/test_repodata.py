@@ -419,7 +419,7 @@ def test_map_cli_verifies_against_a_served_repository(
     """`specgen map --check-names --repo URL`: served metadata first, then the cache offline."""
     from click.testing import CliRunner
 
-    from specgen.cli import main
+    from specgen.cli.main import main
 
     srv = serve(repos["gz"])
     args = ["map", "--check-names", "--repo", f"local={srv.url}", "--cache-dir", str(tmp_path)]

@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from conftest import REPO, require_tool
 from tinyspec import specs_tree, tiny_spec
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.errors import InputError
 from specgen.generate.lock import LockedSource, SourceLock, read_lock, write_lock
 from specgen.sources.overlay import read_overlay

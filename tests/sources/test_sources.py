@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from specgen import cli_sources
-from specgen.cli import main
+from specgen.cli import sources as cli_sources
+from specgen.cli.main import main
 from specgen.generate.lock import LockedSource, SourceLock, read_lock, write_lock
 from specgen.generate.redist import REDIST_ROOT
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.errors import SpecgenError
 from specgen.rpmread import Dependency, RpmPackage
 from specgen.verify.sbom import (

@@ -16,7 +16,7 @@ from conftest import require_tool
 
 from specgen import elfstack
 from specgen.build.rpmmacros import rpm_args
-from specgen.cli import main
+from specgen.cli.main import main
 from specgen.mapping.pkgindex import PackageIndex
 from specgen.mapping.snapshot import load_snapshot
 from specgen.rpmread import FileEntry, RpmPackage, _elf_heads, read_repository, read_rpm

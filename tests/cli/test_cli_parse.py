@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES
 
-from specgen.cli import main
+from specgen.cli.main import main
 
-MINI = Path(__file__).resolve().parent / "fixtures" / "dryrun-mini"
+MINI = FIXTURES / "dryrun-mini"
 
 
 def run(*args: str) -> tuple[int, str, str]:

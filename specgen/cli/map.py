@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from specgen.cli.views import to_json
 from specgen.mapping.pkgindex import PackageIndex
 from specgen.mapping.resolver import Resolution
-from specgen.views import to_json
 
 
 def _index(

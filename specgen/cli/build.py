@@ -89,8 +89,8 @@ def build_command(
     from specgen.build.plan import load_plan
     from specgen.build.rpmbuilder import Backend
     from specgen.build.runner import Builder, Options
-    from specgen.buildview import BuildView
-    from specgen.cli_sources import host_arch
+    from specgen.cli.buildview import BuildView
+    from specgen.cli.sources import host_arch
     from specgen.generate.lock import read_lock
     from specgen.sources.overlay import read_overlay
 

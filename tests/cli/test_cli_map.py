@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from specgen.cli import main
+from specgen.cli.main import main
 
 SEED_LINE = (
     "gcc gcc-c++ make kernel-headers kernel-devel python3 python3-pip python3-devel git binutils "

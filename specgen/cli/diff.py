@@ -20,9 +20,9 @@ def diff_command(a: str, b: str, fmt: str) -> None:
     """
     from rich.console import Console
 
-    from specgen.diffview import print_diff
+    from specgen.cli.diffview import print_diff
+    from specgen.cli.views import to_json
     from specgen.generate.releasediff import diff_sides, load_side
-    from specgen.views import to_json
 
     diff = diff_sides(load_side(a), load_side(b))
     if fmt == "json":

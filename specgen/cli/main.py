@@ -14,17 +14,17 @@ from specgen.errors import SpecgenError
 # Subcommands by name -> "module:attribute", imported only when run (or listed in --help), so
 # `specgen generate` does not pay for rich, the mapping tables or the linter at start-up.
 _COMMANDS = {
-    "build": "specgen.cli_build:build_command",
-    "diff": "specgen.cli_diff:diff_command",
-    "doctor": "specgen.cli_doctor:doctor_command",
-    "generate": "specgen.cli_generate:generate_command",
-    "graph": "specgen.cli_graph:graph_command",
-    "lint": "specgen.cli_lint:lint_command",
-    "map": "specgen.cli_map:map_command",
-    "repo": "specgen.cli_repo:repo_command",
-    "sbom": "specgen.cli_sbom:sbom_command",
-    "sources": "specgen.cli_sources:sources_command",
-    "verify": "specgen.cli_verify:verify_command",
+    "build": "specgen.cli.build:build_command",
+    "diff": "specgen.cli.diff:diff_command",
+    "doctor": "specgen.cli.doctor:doctor_command",
+    "generate": "specgen.cli.generate:generate_command",
+    "graph": "specgen.cli.graph:graph_command",
+    "lint": "specgen.cli.lint:lint_command",
+    "map": "specgen.cli.map:map_command",
+    "repo": "specgen.cli.repo:repo_command",
+    "sbom": "specgen.cli.sbom:sbom_command",
+    "sources": "specgen.cli.sources:sources_command",
+    "verify": "specgen.cli.verify:verify_command",
 }
 
 
@@ -72,8 +72,8 @@ def parse(paths: tuple[str, ...], fmt: str, arch: str) -> None:
     """
     from rich.console import Console
 
+    from specgen.cli.views import print_recipe, to_json
     from specgen.recipe.dryrun import load_or_default
-    from specgen.views import print_recipe, to_json
 
     recipe = load_or_default([Path(p) for p in paths], None if arch == "auto" else arch)
     if fmt == "json":
