@@ -7,7 +7,7 @@ of random bytes (15 %), bytes of 4-bit entropy (30 %) and sparse tables (55 %: o
 in 16, zeros between), which zstd packs about 2.65x, like real CUDA libraries (2-3x). The small
 libcudnn.so.9 (cudnnGetVersion), a static library, headers and LICENSE complete it. The archive
 is written as a plain tar under NVIDIA's .tar.xz name (GNU tar reads it by its content; xz of
-1 GB takes minutes here) and pinned in a scratch lock as tests/test_build.py pins its fakes.
+1 GB takes minutes here) and pinned in a scratch lock as tests/build/test_build.py pins its fakes.
 
 Then, on this machine:
 - `specgen build --only cudnn --nodeps` end to end (a new process, as a user runs it);

@@ -1,8 +1,8 @@
 """Serving models with tritonserver RPMs built by specgen: install them into a scratch root,
 start the server there on 127.0.0.1, and check its answers over HTTP/REST and gRPC.
 
-Shared by tests/test_triton_serve.py (any repository of built RPMs) and
-tests/test_triton_build.py (the RPMs it has just built). A failure's message carries the
+Shared by tests/build/test_triton_serve.py (any repository of built RPMs) and
+tests/build/test_triton_build.py (the RPMs it has just built). A failure's message carries the
 server's own errors, so a broken spec shows why the server did not serve.
 """
 

@@ -2,7 +2,7 @@
 
 Runs only where built RPMs are present: the repository is $SPECGEN_TRITON_REPO, or repo/ under
 the checkout (what `specgen build` fills by default); without a tritonserver RPM there the test
-is skipped. tests/test_triton_build.py builds the RPMs itself and serves them the same way
+is skipped. tests/build/test_triton_build.py builds the RPMs itself and serves them the same way
 (tests/triton_serving.py): an identity and a python model, over HTTP/REST and gRPC.
 """
 
@@ -23,7 +23,7 @@ def test_serve_identity_and_python_models(tmp_path: Path) -> None:
     if not repo.is_dir() or find_rpm(repo, "tritonserver") is None:
         pytest.skip(
             f"no tritonserver RPM in {repo}: build it with specgen build "
-            "(see docs/building-triton.md); tests/test_triton_build.py builds its own"
+            "(see docs/building-triton.md); tests/build/test_triton_build.py builds its own"
         )
     require_tool("rpm")
     skip_without_system_python()
