@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from specgen.errors import SpecgenError
 from specgen.generate.context import BuildContext
 from specgen.generate.package import PackageSpec
 from specgen.generate.pkgdata import load_package_data
 from specgen.generate.prebuilt import ARCH_FACTS, build_prebuilt
 from specgen.generate.redist import RedistComponent, shipped_manifest
-from specgen.generate.speclang import SpecValueError
 
 
 def _component_data(
@@ -66,7 +66,12 @@ def cuda_redist_packages(ctx: BuildContext) -> list[PackageSpec]:
     data = load_package_data("cuda")
     manifest_file = ctx.release.manifests.get("cuda")
     if manifest_file is None:
-        raise SpecValueError("cuda", "manifest", ctx.release.name, "has no CUDA manifest shipped")
+        name, cuda = ctx.release.name, ctx.release.cuda
+        raise SpecgenError(
+            f"--cuda-from-redist: Triton {name} uses CUDA {cuda}, and no NVIDIA"
+            f" redistrib_{cuda}.json is shipped: add it to specgen/data/manifests/"
+            f" and name it under [manifests] in specgen/data/releases/{name}.toml"
+        )
     manifest = shipped_manifest(manifest_file)
     specs = []
     for key, entry in ctx.cuda.components.items():

@@ -385,6 +385,21 @@ def test_cuda_from_redist_pins_every_component_from_the_manifest(tmp_path: Path)
     assert lint.exit_code == 0, lint.output
 
 
+def test_cuda_from_redist_without_a_shipped_manifest_names_what_to_add(tmp_path: Path) -> None:
+    """CUDA 13's redist manifests are not shipped: one line says which file is missing and where it
+    goes, and nothing is written."""
+    out = tmp_path / "specs"
+    facts = ["--fact", "cudnn=9.14.0.64", "--fact", "tensorrt=10.13.3.9"]
+    facts += ["--fact", "date=2025-10-28"]
+    args = ["generate", "--release", "25.10", *facts, "--cuda-from-redist", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "CUDA 13.0.2" in result.output
+    assert "redistrib_13.0.2.json" in result.output
+    assert "specgen/data/releases/25.10.toml" in result.output
+    assert not out.exists()
+
+
 def test_every_shared_variant_generates_lint_clean_specs(dryrun_dir: Path, tmp_path: Path) -> None:
     """The whole matrix: each release x each variant. Where the facts are incomplete, generation
     stops naming exactly the missing facts; given them, it writes lint-clean specs."""
