@@ -40,9 +40,9 @@ _FINISHED = re.compile(r"^\s*(built|unchanged|failed|blocked|skipped) (\S+)(?: \
 
 
 def _skip_unless_possible() -> None:
-    """Skip where the build cannot run; but where scripts/run test says it must (root on Debian or
-    Ubuntu with ../shared beside the checkout, as in CI), a reason to skip is a failure, so that a
-    green CI always means Triton was built and served."""
+    """Skip where the build cannot run; but where scripts/run test says it must (root on Debian 12
+    with ../shared beside the checkout, as in CI), a reason to skip is a failure, so that a green
+    CI always means Triton was built and served."""
     try:
         _check_possible()
     except pytest.skip.Exception as skipped:
