@@ -9,14 +9,13 @@ import base64
 import hashlib
 import lzma
 import re
-import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from specgen.errors import SpecgenError
 from specgen.generate.lock import LockedSource, SourceLock
+from specgen.inrelease import sha256_entry, stanzas, verify_signature
 from specgen.sources.download import Fetcher
 from specgen.standin.components import StandinPlan, Wanted
 
@@ -99,48 +98,17 @@ def pin_npm(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) ->
                "sha256 computed from the same bytes")  # fmt: skip
 
 
-def _stanzas(text: str) -> Iterator[dict[str, str]]:
-    for block in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.splitlines():
-            if line and not line[0].isspace() and ":" in line:
-                key, _, value = line.partition(":")
-                fields[key] = value.strip()
-        if fields:
-            yield fields
-
-
-def _inrelease_sha256(signed: bytes, path: str) -> tuple[str, int]:
-    """The sha256 and size InRelease records for one index file (after gpgv checked it)."""
-    in_sha256 = False
-    for line in signed.decode().splitlines():
-        if line.startswith("SHA256:"):
-            in_sha256 = True
-        elif in_sha256 and line.startswith(" "):
-            sha, size, name = line.split()
-            if name == path:
-                return sha, int(size)
-        else:
-            in_sha256 = False
-    raise SpecgenError(f"Debian: InRelease lists no {path}")
-
-
 def pin_deb(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) -> Pin:
     dists = f"{where.debian}/dists/{want.suite}"
     inrelease = scratch / f"{want.suite}-InRelease"
     inrelease.write_bytes(fetcher.get_bytes(f"{dists}/InRelease"))
-    checked = subprocess.run(
-        ["gpgv", "--keyring", str(where.debian_keyring), "--output", "-", str(inrelease)],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if checked.returncode != 0:
-        raise SpecgenError(f"Debian: {dists}/InRelease: gpgv: {checked.stderr.decode()[-300:]}")
+    signed = verify_signature(inrelease, where.debian_keyring, f"Debian: {dists}/InRelease")
     index = f"{want.area}/binary-amd64/Packages.xz"
-    sha, size = _inrelease_sha256(checked.stdout, index)
+    sha, size = sha256_entry(signed, index, "Debian")
     packed = fetcher.get_bytes(f"{dists}/{index}")
     if (hashlib.sha256(packed).hexdigest(), len(packed)) != (sha, size):
         raise SpecgenError(f"Debian: {dists}/{index} does not match its InRelease")
-    for fields in _stanzas(lzma.decompress(packed).decode()):
+    for fields in stanzas(lzma.decompress(packed).decode()):
         if fields.get("Package") == want.name and fields.get("Version") == want.version:
             filename = fields["Filename"]
             return Pin(f"{where.debian}/{filename}", filename.rsplit("/", 1)[1], fields["SHA256"],
