@@ -14,16 +14,23 @@ from specgen.mapping.resolver import Resolution
 
 
 def _index(
-    repos: tuple[str, ...], online: bool, offline: bool, cache_dir: str | None
+    repos: tuple[str, ...],
+    online: bool,
+    offline: bool,
+    cache_dir: str | None,
+    filelists: bool = False,
 ) -> PackageIndex:
-    """Repository metadata when asked for (or cached), else the shipped offline snapshot."""
+    """Repository metadata when asked for (or cached), else the shipped offline snapshot;
+    `filelists` adds every packaged path (what --by-content matches files against)."""
     from specgen.mapping.repodata import DEFAULT_REPOSITORIES, load_repositories, parse_repo_option
     from specgen.mapping.snapshot import load_snapshot
 
     configs = [parse_repo_option(r) for r in repos] or list(DEFAULT_REPOSITORIES)
     cache = Path(cache_dir) if cache_dir else None
     if repos or online or offline:
-        return load_repositories(configs, offline=offline and not online, cache_dir=cache)
+        return load_repositories(
+            configs, offline=offline and not online, cache_dir=cache, filelists=filelists
+        )
     return load_snapshot()
 
 
@@ -59,6 +66,36 @@ def _unique(results: Iterable[Resolution]) -> list[Resolution]:
     is_flag=True,
     help="Treat the arguments as RPM names of a hand-written install line to verify.",
 )
+@click.option(
+    "--table",
+    "table_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Mapping table to use instead of the shipped one (a copy being edited).",
+)
+@click.option(
+    "--by-content",
+    is_flag=True,
+    help="Find names the table lacks by what the Ubuntu package contains (reads Ubuntu's archive).",
+)
+@click.option(
+    "--ubuntu-release",
+    metavar="VERSION",
+    default=None,
+    help="Ubuntu release of the images (24.04 or noble); default: what the recipe names.",
+)
+@click.option("--ubuntu-mirror", metavar="URL", default=None, help="Ubuntu archive mirror.")
+@click.option(
+    "--ubuntu-keyring",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Keyring InRelease must be signed with (default: Ubuntu's archive keyring).",
+)
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="Read Ubuntu's InRelease without checking its signature (said in the output).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def map_command(
     paths: tuple[str, ...],
@@ -67,12 +104,21 @@ def map_command(
     offline: bool,
     cache_dir: str | None,
     check: bool,
+    table_path: str | None,
+    by_content: bool,
+    ubuntu_release: str | None,
+    ubuntu_mirror: str | None,
+    ubuntu_keyring: str | None,
+    allow_unsigned: bool,
     fmt: str,
 ) -> None:
     """Map every Ubuntu package of a dry run (default: Triton 25.03) to Azure Linux 3.0.
 
     Without --repo/--online/--offline it verifies against the shipped offline snapshot of
     Azure Linux 3.0 and says so. Exit code 1, with suggestions, when anything is unmapped.
+    --by-content looks every apt name the table lacks up in Ubuntu's archive (signed InRelease,
+    sha256-checked indexes, cached) and finds Azure Linux packages with the same sonames,
+    pkg-config and CMake names and files; exit code 0 only when each unmapped one is verified.
     """
     from specgen.mapping.resolver import (
         check_names,
@@ -81,12 +127,14 @@ def map_command(
         match_pip,
         render_text,
     )
+    from specgen.mapping.table import load_table
 
-    index = _index(repos, online, offline, cache_dir)
+    table = load_table(Path(table_path) if table_path else None)
+    index = _index(repos, online, offline, cache_dir, filelists=by_content)
     for source in index.sources:
         click.echo(f"verified against: {source}", err=True)
     if check:
-        checks = check_names(list(paths), index)
+        checks = check_names(list(paths), index, table)
         if fmt == "json":
             click.echo(to_json([c.to_dict() for c in checks]), nl=False)
         else:
@@ -107,21 +155,30 @@ def map_command(
     ]
     from specgen.mapping.resolver import resolve_apt
 
-    packages = resolve_apt(apt, index)
+    packages = resolve_apt(apt, index, table)
     downloads = _unique(
         r
         for image in recipe.images.values()
         for d in image.downloads
-        if (r := match_download(d.url, index)) is not None
+        if (r := match_download(d.url, index, table)) is not None
     )
     pips = _unique(
         r
         for image in recipe.images.values()
         for p in image.pip
         if p.kind == "requirement"
-        if (r := match_pip(p.requirement, index)) is not None
+        if (r := match_pip(p.requirement, index, table)) is not None
     )
     results = [*packages, *downloads, *pips]
+    if by_content:
+        from specgen.cli.mapcontent import UbuntuOptions, report_by_content
+
+        options = UbuntuOptions(ubuntu_release, ubuntu_mirror, ubuntu_keyring, allow_unsigned)
+        cache = Path(cache_dir) / "ubuntu" if cache_dir else None
+        code = report_by_content(
+            recipe, packages, results, index, table, options, offline, cache, fmt
+        )
+        sys.exit(code)
     if fmt == "json":
         click.echo(
             to_json(

@@ -206,6 +206,16 @@ def load_snapshot(path: Path | None = None, arch: str = "x86_64") -> PackageInde
     return index
 
 
+def source_packages(path: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Azure Linux source spec name -> the binary packages it builds, sorted (the snapshot keeps
+    each binary package's `source_spec_name`; repodata's primary index is not read for it)."""
+    data = _read(str(path or default_path()))
+    by_source: dict[str, list[str]] = {}
+    for name, rec in data["packages"].items():
+        by_source.setdefault(rec["source"], []).append(name)
+    return {src: tuple(sorted(names)) for src, names in by_source.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m specgen.mapping.snapshot SHARED_DIR OUT`: (re)build the shipped snapshot."""
     args = sys.argv[1:] if argv is None else argv
