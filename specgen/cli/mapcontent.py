@@ -75,21 +75,23 @@ def report_by_content(
 ) -> int:
     """Print the findings; the exit code: 0 when nothing is left unmapped once verified
     findings count as mapped, else 1 (names only a rule found are shown, not counted)."""
-    from specgen.mapping.contentlookup import look_up
+    from specgen.mapping.contentlookup import ContentReport, look_up
     from specgen.mapping.contentreport import render_table, render_toml
     from specgen.mapping.snapshot import source_packages
 
     names = [r.name for r in packages if r.kind in ("unmapped", "rule")]
-    archive = _archive(recipe, options)
-    report = look_up(
-        names,
-        archive,
-        index,
-        offline=offline,
-        cache_dir=cache_dir,
-        sources=source_packages(),
-        table=table,
-    )
+    if names:
+        report = look_up(
+            names,
+            _archive(recipe, options),
+            index,
+            offline=offline,
+            cache_dir=cache_dir,
+            sources=source_packages(),
+            table=table,
+        )
+    else:
+        report = ContentReport(ubuntu="not read: the table maps every apt name", findings=())
     verified = {f.name for f in report.findings if f.verified}
     left = [r for r in results if not r.ok and r.name not in verified]
     if fmt == "json":

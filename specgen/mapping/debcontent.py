@@ -88,8 +88,11 @@ def evidence_of(files: list[str], settings: ArchiveSettings) -> list[Evidence]:
         dist = _python_dist(path, settings)
         if dist:
             found.append(Evidence("python", f"python3dist({dist})", path))
-        if _in(path, settings.bin_dirs) or (
-            not path.startswith("usr/share/") and base.endswith(_FILE_SUFFIXES)
+        is_library = _in(path, settings.lib_dirs) and _SONAME.match(base)
+        if (
+            is_library
+            or _in(path, settings.bin_dirs)
+            or (not path.startswith("usr/share/") and base.endswith(_FILE_SUFFIXES))
         ):
             found.append(Evidence("file", azure_path(path, settings), path))
     unique = {(e.kind, e.value): e for e in found}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from aptsign import signed_inrelease
 from conftest import require_tool
 
 from specgen.errors import InputError, SpecgenError
@@ -357,30 +358,6 @@ def registry() -> Iterator[_Registry]:
     srv.server_close()
 
 
-def _signed_inrelease(tmp_path: Path, text: str) -> tuple[bytes, Path]:
-    """InRelease clear-signed by a throw-away key, and a keyring gpgv can check it with."""
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    gpg = [
-        "gpg",
-        "--homedir",
-        str(home),
-        "--batch",
-        "--pinentry-mode",
-        "loopback",
-        "--passphrase",
-        "",
-    ]
-    subprocess.run([*gpg, "--quick-gen-key", "test <t@example.org>", "ed25519", "sign", "1d"],
-                   check=True, capture_output=True)  # fmt: skip
-    signed = subprocess.run(
-        [*gpg, "--clearsign"], input=text.encode(), capture_output=True, check=True
-    ).stdout
-    keyring = tmp_path / "keyring.gpg"
-    keyring.write_bytes(subprocess.run([*gpg, "--export"], capture_output=True, check=True).stdout)
-    return signed, keyring
-
-
 def test_pins_come_from_each_registrys_published_hash(registry: _Registry, tmp_path: Path) -> None:
     require_tool("gpg", "gpgv")
     plan_file = tmp_path / "nvidia.toml"
@@ -422,7 +399,7 @@ def test_pins_come_from_each_registrys_published_hash(registry: _Registry, tmp_p
         b"Size: 85340\n"
         b"SHA256: " + b"e" * 64 + b"\nDescription: headers\n multi-line: yes\n"
     )  # fmt: skip
-    inrelease, keyring = _signed_inrelease(tmp_path, (
+    inrelease, keyring = signed_inrelease(tmp_path, (
         "Suite: trixie\nSHA256:\n"
         f" {'0' * 64} 10 main/binary-arm64/Packages.xz\n"
         f" {_sha(packages)} {len(packages)} main/binary-amd64/Packages.xz\n"
