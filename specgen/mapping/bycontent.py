@@ -22,7 +22,8 @@ from specgen.mapping.pkgindex import PackageIndex
 VERIFIED, BY_SOURCE, MISSING, NOT_IN_UBUNTU = "verified", "by-source", "missing", "not-in-ubuntu"
 _NOISE = ("-debuginfo", "-debugsource")
 _NOT_RUNTIME = ("-devel", "-static", "-doc", "-docs", "-debuginfo", "-debugsource")
-_VERSIONED_SOURCE = re.compile(r"^(?P<stem>.+?)-?\d+(?:\.\d+)+$")  # boost1.83 -> boost
+# boost1.83 -> boost, gcc-14 -> gcc (not re2 -> re: a bare number needs a dot or a hyphen)
+_VERSIONED_SOURCE = re.compile(r"^(?P<stem>.+?)(?:\d+(?:\.\d+)+|-\d+(?:\.\d+)*)$")
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,16 @@ def _chosen(
     return tuple(dict.fromkeys(chosen))
 
 
-def _source_names(source: str) -> list[str]:
+def source_names(source: str, name: str) -> list[str]:
+    """Azure Linux source spec names to try for an Ubuntu source, exact first: the source
+    without a version (boost1.83, gcc-14) or Debian's `-defaults` (python3-defaults), and
+    `python-X` for a python3-* package (Fedora's naming of Python sources)."""
     names = [source, source.lower()]
-    m = _VERSIONED_SOURCE.match(source)
-    if m:
-        names.append(m.group("stem"))
+    stem = source.removesuffix("-defaults")
+    m = _VERSIONED_SOURCE.match(stem)
+    names += [stem, m.group("stem")] if m else [stem]
+    if name.startswith("python3-"):
+        names.append(f"python-{source.removeprefix('python-')}")
     return list(dict.fromkeys(names))
 
 
@@ -153,7 +159,7 @@ def _by_source(
 ) -> list[Candidate]:
     """The binary packages of the Azure Linux source spec named like Ubuntu's source: -devel
     ones for a -dev package, the library ones for a package of sonames."""
-    for src in _source_names(deb.source):
+    for src in source_names(deb.source, name):
         built = [p for p in sources.get(src, ()) if index.has(p) and not p.endswith(_NOISE)]
         if not built:
             continue

@@ -27,7 +27,7 @@ from conftest import require_tool
 
 from specgen.cli.main import main
 from specgen.errors import SpecgenError
-from specgen.mapping.bycontent import BY_SOURCE, MISSING, NOT_IN_UBUNTU, VERIFIED
+from specgen.mapping.bycontent import BY_SOURCE, MISSING, NOT_IN_UBUNTU, VERIFIED, source_names
 from specgen.mapping.contentlookup import look_up
 from specgen.mapping.debcontent import evidence_of
 from specgen.mapping.snapshot import encode, load_snapshot, source_packages
@@ -240,6 +240,15 @@ def test_evidence_from_ubuntu_files() -> None:
         ("file", "/usr/lib64/libzed.so.1.2.0"),
         ("file", "/usr/lib64/pkgconfig/zed.pc"),
     ]
+
+
+def test_source_names_tried() -> None:
+    assert source_names("re2", "libre2-dev") == ["re2"]
+    assert source_names("boost1.83", "libboost-dev") == ["boost1.83", "boost"]
+    assert source_names("gcc-14", "libgomp1") == ["gcc-14", "gcc"]
+    assert source_names("python3-defaults", "python3") == ["python3-defaults", "python3"]
+    assert source_names("wheel", "python3-wheel") == ["wheel", "python-wheel"]
+    assert source_names("LLVM-17", "clang") == ["LLVM-17", "llvm-17", "LLVM"]
 
 
 def test_verified_findings_against_real_repodata(
