@@ -224,9 +224,9 @@ def load_suite(
             listed = sha256_entries(_read_inrelease(raw, scratch, source, where))
         finally:
             scratch.unlink(missing_ok=True)
-        how = "downloaded"
     names = source.wanted(listed)
     paths: list[Path] = []
+    fetched = 0
     for name in names:
         sha, size = listed[name]
         blob = cache.blob(sha)
@@ -241,6 +241,9 @@ def load_suite(
         assert downloader is not None
         _fetch_verified(f"{source.dists}/{name}", sha, size, blob, downloader, name)
         paths.append(blob)
+        fetched += 1
+    if not offline:
+        how = f"InRelease fetched, {fetched} of {len(names)} indexes downloaded, the rest cached"
     if not offline:
         cache.commit(raw, {listed[n][0] for n in names})
     signed = "signature checked by gpgv" if source.keyring else "signature NOT checked (unsigned)"

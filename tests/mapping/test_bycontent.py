@@ -261,7 +261,9 @@ def test_verified_findings_against_real_repodata(
     result = _map(str(_recipe(tmp_path, NAMES)), *args)
     assert result.exit_code == 1, result.output  # libmylib-dev and ghost-tool stay unmapped
     data = json.loads(result.stdout)
-    assert "InRelease signature checked by gpgv; downloaded" in data["ubuntu"]
+    assert "InRelease signature checked by gpgv; InRelease fetched, 3 of 3 indexes downloaded" in (
+        data["ubuntu"]
+    )
     found = {f["name"]: f for f in data["findings"]}
     assert sorted(found) == sorted(NAMES)
     dev = found["libzedkit-dev"]
@@ -310,6 +312,8 @@ def test_offline_uses_the_cache_only(
     args = ["--repo", f"azl={azl_repo}", "--cache-dir", str(cache), "--ubuntu-mirror", mirror]
     args += ["--ubuntu-keyring", str(keyring), "--by-content"]
     assert _map(recipe, *args).exit_code == 0
+    again = _map(recipe, *args)  # InRelease again, the indexes from the cache
+    assert again.exit_code == 0 and "0 of 3 indexes downloaded" in again.stderr
     offline_without_cache = _map(recipe, *args, "--offline", "--cache-dir", str(tmp_path / "x"))
     assert offline_without_cache.exit_code == 2
     for path in sorted(root.rglob("*"), reverse=True):  # the mirror is gone
