@@ -18,6 +18,7 @@ from specgen.errors import SpecgenError
 from specgen.mapping.repodata import open_decompressed
 
 BLOCK = 8 << 20
+_LINE = re.compile(r"^(?P<path>.*\S)\s+(?P<owners>\S+)\s*$")  # spaces or tabs between
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ def _wanted_stanzas(lines: Iterable[str], wanted: set[str]) -> Iterator[dict[str
 
 def _line_owners(line: str) -> tuple[str, list[str]]:
     """`path   sec/pkg1,sec/pkg2` -> (path, [pkg1, pkg2]); the path may hold spaces."""
-    path, _, locations = line.rstrip().rpartition(" ")
-    return path.rstrip(), [loc.rsplit("/", 1)[-1] for loc in locations.split(",") if loc]
+    m = _LINE.match(line)
+    if not m:
+        return line, []
+    owners = m.group("owners").split(",")
+    return m.group("path"), [loc.rsplit("/", 1)[-1] for loc in owners if loc]
 
 
 def read_contents(path: Path, wanted: set[str]) -> dict[str, list[str]]:

@@ -30,6 +30,7 @@ from specgen.errors import SpecgenError
 from specgen.mapping.bycontent import BY_SOURCE, MISSING, NOT_IN_UBUNTU, VERIFIED, source_names
 from specgen.mapping.contentlookup import look_up
 from specgen.mapping.debcontent import evidence_of
+from specgen.mapping.debindex import read_contents
 from specgen.mapping.snapshot import encode, load_snapshot, source_packages
 from specgen.mapping.ubuntuarchive import ArchiveSource, load_settings
 
@@ -242,6 +243,16 @@ def test_evidence_from_ubuntu_files() -> None:
     ]
 
 
+def test_contents_keeps_only_the_wanted_packages(tmp_path: Path) -> None:
+    contents = tmp_path / "Contents-amd64.gz"
+    contents.write_bytes(gzip.compress(b"FILE LOCATION\n" + _contents(), mtime=0))
+    got = read_contents(contents, {"libzedkit-dev", "quux-utils", "absent"})
+    assert got["quux-utils"] == ["usr/bin/quux", "usr/share/doc/shared", "usr/share/with space/x"]
+    # a file of `noise` named after the package is not the package's
+    assert "usr/share/doc/noise/libzedkit-dev" not in got["libzedkit-dev"]
+    assert got["libzedkit-dev"][-1] == "usr/share/doc/shared" and got["absent"] == []
+
+
 def test_source_names_tried() -> None:
     assert source_names("re2", "libre2-dev") == ["re2"]
     assert source_names("boost1.83", "libboost-dev") == ["boost1.83", "boost"]
@@ -261,8 +272,9 @@ def test_verified_findings_against_real_repodata(
     result = _map(str(_recipe(tmp_path, NAMES)), *args)
     assert result.exit_code == 1, result.output  # libmylib-dev and ghost-tool stay unmapped
     data = json.loads(result.stdout)
-    assert "InRelease signature checked by gpgv; InRelease fetched, 3 of 3 indexes downloaded" in (
-        data["ubuntu"]
+    assert (
+        "InRelease signature checked by gpgv; InRelease fetched, 3 of 3 indexes downloaded"
+        in (data["ubuntu"])
     )
     found = {f["name"]: f for f in data["findings"]}
     assert sorted(found) == sorted(NAMES)
