@@ -43,13 +43,18 @@ class PackageRecord(NamedTuple):
     files: tuple[str, ...] = ()
 
 
-def default_cache_dir() -> Path:
-    """`$SPECGEN_CACHE_DIR/repodata`, else `$XDG_CACHE_HOME/specgen/repodata` (~/.cache)."""
+def cache_root() -> Path:
+    """`$SPECGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/specgen` (~/.cache/specgen)."""
     root = os.environ.get(ENV_CACHE_DIR)
     if root:
-        return Path(root).expanduser() / "repodata"
+        return Path(root).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "specgen" / "repodata"
+    return Path(xdg) / "specgen"
+
+
+def default_cache_dir() -> Path:
+    """`$SPECGEN_CACHE_DIR/repodata`, else `$XDG_CACHE_HOME/specgen/repodata` (~/.cache)."""
+    return cache_root() / "repodata"
 
 
 @contextmanager

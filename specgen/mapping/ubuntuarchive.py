@@ -22,7 +22,7 @@ from typing import Any
 from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
 from specgen.inrelease import sha256_entries, unsigned_text, verify_signature
-from specgen.mapping.repocache import ENV_CACHE_DIR, atomic_writer
+from specgen.mapping.repocache import atomic_writer, cache_root
 from specgen.mapping.repodata import Downloader
 from specgen.recipe.model import Recipe
 
@@ -99,11 +99,7 @@ def recipe_ubuntu_version(recipe: Recipe) -> str | None:
 
 def default_cache_dir() -> Path:
     """`$SPECGEN_CACHE_DIR/ubuntu`, else `$XDG_CACHE_HOME/specgen/ubuntu` (~/.cache)."""
-    root = os.environ.get(ENV_CACHE_DIR)
-    if root:
-        return Path(root).expanduser() / "ubuntu"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "specgen" / "ubuntu"
+    return cache_root() / "ubuntu"
 
 
 @dataclass(frozen=True)

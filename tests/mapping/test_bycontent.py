@@ -426,3 +426,13 @@ def test_ubuntu_release_comes_from_the_recipe(ubuntu: tuple[str, Path, Path], tm
         from specgen.mapping.ubuntuarchive import suite_for
 
         suite_for("23.99", load_settings())
+
+
+def test_cache_follows_specgen_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from specgen.mapping.ubuntuarchive import default_cache_dir
+
+    monkeypatch.setenv("SPECGEN_CACHE_DIR", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "ubuntu"
+    monkeypatch.delenv("SPECGEN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "specgen" / "ubuntu"
