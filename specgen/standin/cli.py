@@ -47,12 +47,19 @@ def standin() -> None:
     default=None,
     help="Where to write the lock [default: specgen/data/standin/nvidia.lock.json].",
 )
-def pin_command(lock_path: Path | None) -> None:
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    help="Ask the registries for this plan entry only (repeatable); keep the lock's other pins.",
+)
+def pin_command(lock_path: Path | None, only: tuple[str, ...]) -> None:
     """Pin every file in the lock with the hash its registry publishes."""
     from specgen.standin.pin import pin_all
 
-    lock = pin_all(Fetcher(requests.Session()), load_plan())
     target = lock_path or data_path(LOCK)
+    keep = read_lock(target) if only and target.is_file() else None
+    lock = pin_all(Fetcher(requests.Session()), load_plan(), only=frozenset(only), keep=keep)
     write_lock(target, lock)
     for source in lock.sources:
         click.echo(f"{source.sha256}  {source.size:>11}  {source.file}")

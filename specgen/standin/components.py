@@ -12,7 +12,8 @@ from specgen.generate.redist import shipped_manifest
 
 DATA = "standin/nvidia.toml"
 LOCK = "standin/nvidia.lock.json"
-FEEDS = frozenset({"cudnn", "tensorrt", "onnxruntime", "cuda", "cuda-compiler"})
+# cuda: the build root's CUDA tree and the redist archives; cuda-redist: the archives only.
+FEEDS = frozenset({"cudnn", "tensorrt", "onnxruntime", "cuda", "cuda-redist", "cuda-compiler"})
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,14 @@ class Wanted:
     python: str = "py3"  # a wheel's Python tag
     suite: str = ""  # a Debian suite
     area: str = "main"  # a Debian archive area (main, non-free)
+    component: str = ""  # the CUDA manifest's key of the component a wheel carries
 
 
 @dataclass(frozen=True)
 class StandinPlan:
     release: str
     wanted: tuple[Wanted, ...]
+    cuda_manifest: str = ""  # specgen/data/manifests/<file>: the CUDA components' versions
 
 
 def data_path(name: str) -> Path:
@@ -60,7 +63,7 @@ def _entry(origin: str, kind: str, raw: dict[str, object], cuda: dict[str, str])
             )
         version = cuda[component]
     else:
-        version = text("version")
+        component, version = "", text("version")
     return Wanted(
         kind=kind,
         name=name,
@@ -70,6 +73,7 @@ def _entry(origin: str, kind: str, raw: dict[str, object], cuda: dict[str, str])
         python=text("python", "py3") if kind == "pypi" else "py3",
         suite=text("suite") if kind == "deb" else "",
         area=text("area", "main") if kind == "deb" else "main",
+        component=component,
     )
 
 
@@ -81,11 +85,14 @@ def load_plan(path: Path | None = None) -> StandinPlan:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise InputError(origin, f"cannot read: {err}") from None
-    manifest = shipped_manifest(str(data.get("cuda_manifest", "")))
+    manifest_file = str(data.get("cuda_manifest", ""))
+    manifest = shipped_manifest(manifest_file)
     cuda = {key: c.version for key, c in manifest.components.items()}
     wanted = tuple(
         _entry(origin, kind, raw, cuda)
         for kind in ("pypi", "npm", "deb")
         for raw in data.get(kind, [])
     )
-    return StandinPlan(release=str(data.get("release", "")), wanted=wanted)
+    return StandinPlan(
+        release=str(data.get("release", "")), wanted=wanted, cuda_manifest=manifest_file
+    )

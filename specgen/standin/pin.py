@@ -117,13 +117,40 @@ def pin_deb(fetcher: Fetcher, want: Wanted, where: Registries, scratch: Path) ->
     raise SpecgenError(f"Debian {want.suite}: no {want.name} {want.version} in {index}")
 
 
-def pin_all(fetcher: Fetcher, plan: StandinPlan, where: Registries | None = None) -> SourceLock:
-    """A lock pinning every file the plan names, each with its registry's hash."""
+def locked_entry(want: Wanted, lock: SourceLock) -> LockedSource | None:
+    """The lock's file for a plan entry: registries name files <name>[-_]<version>..."""
+    stem = f"{want.name}_{want.version}".replace("-", "_")
+    found = [s for s in lock.sources if s.file.replace("-", "_").startswith(stem)]
+    return found[0] if len(found) == 1 else None
+
+
+def pin_all(
+    fetcher: Fetcher,
+    plan: StandinPlan,
+    where: Registries | None = None,
+    only: frozenset[str] = frozenset(),
+    keep: SourceLock | None = None,
+) -> SourceLock:
+    """A lock pinning every file the plan names, each with its registry's hash. With `only`,
+    just those names are asked for; every other entry is taken from `keep`, unchanged (an
+    entry `keep` lacks is an error: nothing goes unpinned)."""
     where = where or Registries()
+    unknown = sorted(only - {w.name for w in plan.wanted})
+    if unknown:
+        raise SpecgenError(f"the stand-in plan names no {', '.join(unknown)}")
     sources: list[LockedSource] = []
     with tempfile.TemporaryDirectory(prefix="standin-pin-") as tmp:
         scratch = Path(tmp)
         for want in plan.wanted:
+            if only and want.name not in only:
+                kept = locked_entry(want, keep) if keep is not None else None
+                if kept is None or kept.packages != (want.feeds,):
+                    raise SpecgenError(
+                        f"the stand-in lock has no pin of {want.name} {want.version} for "
+                        f"{want.feeds}: pin it too"
+                    )
+                sources.append(kept)
+                continue
             if want.kind == "pypi":
                 pin = pin_pypi(fetcher, want, where)
             elif want.kind == "npm":
