@@ -12,11 +12,30 @@ from specgen.atomic import write_atomic
 from specgen.errors import SpecgenError
 from specgen.filehash import file_facts
 from specgen.generate.lock import LockedSource, SourceLock, read_lock
+from specgen.generate.redist import shipped_manifest
 from specgen.sources.overlay import UNPINNED, OverlaySource, read_overlay
 from specgen.standin.components import StandinPlan
-from specgen.standin.cudatree import CudaTree, add_compiler, cuda_tree
+from specgen.standin.cudatree import COMPILER_FILES, CudaTree, add_compiler, cuda_tree
 from specgen.standin.cudnn import cudnn_archive
 from specgen.standin.onnxruntime import onnxruntime_archive
+from specgen.standin.redist import Extra, redist_archive
+
+# What a CUDA wheel lacks of NVIDIA's archive, taken from the CUDA tree, which holds it from
+# Debian's packages of NVIDIA's binaries (another CUDA version; cudatree.add_compiler): archive
+# path -> tree path. The tree's bin/nvcc.profile is the stand-in's own (cudatree.NVCC_PROFILE).
+TREE_EXTRAS = {
+    "cuda_nvcc": {rel: rel for rel in (*COMPILER_FILES.values(), "bin/nvcc.profile")},
+    "cuda_cudart": {
+        "lib/libcudart_static.a": "lib64/libcudart_static.a",
+        "lib/libcudadevrt.a": "lib64/libcudadevrt.a",
+    },
+}
+# Where those came from, for the overlay's `why` ({toolkit} and {dev}: Debian's .deb files).
+TREE_EXTRAS_FROM = {
+    "cuda_nvcc": "from {toolkit} (NVIDIA's compiler of another CUDA version) and an nvcc.profile "
+    "written by the stand-in",
+    "cuda_cudart": "from {dev} (NVIDIA's static runtime of another CUDA version)",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,42 @@ def overlay_text(entries: list[OverlaySource], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cuda_archives(
+    plan: StandinPlan,
+    lock: SourceLock,
+    downloads: Path,
+    out_dir: Path,
+    project: SourceLock,
+    tree: Path,
+    debs: dict[str, str],
+) -> dict[str, tuple[Path, list[str]]]:
+    """The redist archive of each CUDA component whose archive the project lock names (a lock
+    of `specgen generate --cuda-from-redist`), keyed by the spec it feeds."""
+    manifest = shipped_manifest(plan.cuda_manifest)
+    wanted_files = {s.file: s for s in project.sources}
+    made: dict[str, tuple[Path, list[str]]] = {}
+    for want in plan.wanted:
+        if not want.component or want.feeds not in ("cuda", "cuda-redist"):
+            continue
+        component = manifest.component(want.component)
+        archive = component.archives.get("x86_64")
+        if archive is None or archive.file not in wanted_files:
+            continue
+        wheel = _one(_inputs(lock, want.feeds), ".whl", want.name, want.name.replace("-", "_"))
+        extras = tuple(
+            Extra(rel, tree / from_tree, (tree / from_tree).stat().st_mode & 0o777)
+            for rel, from_tree in sorted(TREE_EXTRAS.get(want.component, {}).items())
+        )
+        done = redist_archive(downloads / wheel.file, out_dir, archive.file, want.version, extras)
+        made_from = [wheel.file]
+        if extras:
+            origin = TREE_EXTRAS_FROM[want.component].format(**debs)
+            made_from.append(f"{', '.join(done.extras)} {origin}")
+        spec = wanted_files[archive.file].packages[0]
+        made[spec] = (done.archive, made_from)
+    return made
+
+
 def lay_out(
     plan: StandinPlan,
     lock: SourceLock,
@@ -123,6 +178,11 @@ def lay_out(
     add_compiler(tree.root, downloads / toolkit.file, downloads / dev.file)
 
     project = read_lock(project_lock)
+    debs = {"toolkit": toolkit.file, "dev": dev.file}
+    for spec, (path, made_from) in _cuda_archives(
+        plan, lock, downloads, sources_dir, project, tree.root, debs
+    ).items():
+        made[spec], inputs[spec] = path, made_from
     entries = overlay_entries(project, made, inputs)
     base = read_overlay(base_overlay) if base_overlay else None
     if base is not None:
