@@ -22,26 +22,41 @@ def _component_data(
     """A prebuilt package data table for one component (as a data file would hold it)."""
     name, version = entry["spec"], component.version
     libs = entry.get("libraries", [])
+    # Libraries whose soname is lib<x>.so itself (no version): the runtime package holds them.
+    unversioned = entry.get("unversioned_libraries", [])
     override = entry.get("redist", {})
     archs = [a for a in ARCH_FACTS if a in component.archives]
     urls = {a: component.archives[a].url.replace(version, "{version}") for a in archs}
     runtime = {
         "name": name,
         "summary": entry["summary"],
-        "files": [f"%{{_libdir}}/{lib}.so.*" for lib in libs],
+        "files": [f"%{{_libdir}}/{lib}.so.*" for lib in libs]
+        + [f"%{{_libdir}}/{lib}.so" for lib in unversioned],
     }
     devel_files = [f"%{{_libdir}}/{lib}.so" for lib in libs] + ["%{_includedir}/*"]
+    has_runtime = bool(libs or unversioned)
     devel = {
         "name": f"{name}-devel",
         "summary": f"Development files of {entry['summary']}",
-        "requires": [f"{name}%{{?_isa}} = %{{version}}-%{{release}}"] if libs else [],
+        "requires": [f"{name}%{{?_isa}} = %{{version}}-%{{release}}"] if has_runtime else [],
         "files": override.get("files", devel_files),
     }
-    install = [{"from": f"lib/{lib}.so*", "to": "%{_libdir}"} for lib in libs]
+    static = entry.get("static_libraries", [])
+    install = [{"from": f"lib/{lib}.so*", "to": "%{_libdir}"} for lib in libs + unversioned]
+    install += [{"from": f"lib/{lib}.a", "to": "%{_libdir}"} for lib in static]
     install.append({"from": "include/*", "to": "%{_includedir}"})
-    packages = [runtime, devel] if libs else [{**devel, "name": name}]
+    packages = [runtime, devel] if has_runtime else [{**devel, "name": name}]
+    if static:
+        packages.append({
+            "name": f"{name}-static",
+            "summary": f"Static libraries of {entry['summary']}",
+            "requires": [f"{devel['name']}%{{?_isa}} = %{{version}}-%{{release}}"],
+            "files": [f"%{{_libdir}}/{lib}.a" for lib in static],
+        })  # fmt: skip
     if override:
-        packages = [{**runtime, "files": override["files"]}]
+        packages = [
+            {**runtime, "files": override["files"], "requires": override.get("requires", [])}
+        ]
     return {
         "_where": f"specgen/data/packages/cuda.toml [components.{key}]",
         "name": name,
