@@ -7,7 +7,9 @@ library and ask it.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import io
 import subprocess
 import tarfile
@@ -63,8 +65,12 @@ def cudnn_archive(work: Path, downloads: Path, arch: str = "x86_64") -> Path:
     number = int(major) * 10000 + int(minor) * 100 + int(patch)
     (top / "include" / "cudnn.h").write_text("#include <stddef.h>\nsize_t cudnnGetVersion(void);\n")
     (top / "include" / "cudnn_version.h").write_text(f"#define CUDNN_MAJOR {major}\n")
-    _versioned(top / "lib", "libcudnn", ".".join(CUDNN_VERSION.split(".")[:3]),
-               f"#include <stddef.h>\nsize_t cudnnGetVersion(void) {{ return {number}; }}\n")
+    _versioned(
+        top / "lib",
+        "libcudnn",
+        ".".join(CUDNN_VERSION.split(".")[:3]),
+        f"#include <stddef.h>\nsize_t cudnnGetVersion(void) {{ return {number}; }}\n",
+    )
     _versioned(top / "lib", "libcudnn_ops", ".".join(CUDNN_VERSION.split(".")[:3]),
                "int cudnn_ops_marker(void) { return 2; }\n")  # fmt: skip
     _static_lib(top / "lib" / "libcudnn_ops_static_v9.a")
@@ -155,3 +161,31 @@ def generate_pinned(root: Path, fakes: list[Path]) -> Path:
     second = CliRunner().invoke(main, ["generate", "-o", str(specs)])
     assert second.exit_code == 0, second.output
     return specs
+
+
+def make_wheel(
+    path: Path, members: dict[str, bytes], record_override: dict[str, bytes] | None = None
+) -> Path:
+    """A wheel whose RECORD holds each member's sha256 (or the override's, to test refusal)."""
+    dist = path.name.split("-")[0] + "-1.0.dist-info"
+    lines = []
+    for name, data in members.items():
+        digest = hashlib.sha256((record_override or {}).get(name, data)).digest()
+        lines.append(
+            f"{name},sha256={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()},{len(data)}"
+        )
+    lines.append(f"{dist}/RECORD,,")
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, (2025, 2, 28, 12, 0, 0)), data)
+        zf.writestr(f"{dist}/RECORD", "\n".join(lines) + "\n")
+    return path
+
+
+def listing(archive: Path) -> list[str]:
+    """`tar -tv` by GNU tar: mode, owner, name (and link target)."""
+    out = subprocess.run(["tar", "-tvf", str(archive)], capture_output=True, text=True, check=True)
+    return [
+        " ".join([line.split()[0], line.split()[1], *line.split()[5:]])
+        for line in out.stdout.splitlines()
+    ]

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tarfile
 import threading
-import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,9 +21,12 @@ import pytest
 import requests
 from aptsign import signed_inrelease
 from conftest import require_tool
+from nvidia_fakes import listing as _listing
+from nvidia_fakes import make_wheel
 
 from specgen.errors import InputError, SpecgenError
 from specgen.generate.lock import LockedSource, SourceLock, read_lock
+from specgen.generate.pkgdata import load_package_data
 from specgen.sources.download import Fetcher
 from specgen.sources.overlay import read_overlay
 from specgen.standin.components import LOCK, data_path, load_plan
@@ -44,34 +46,6 @@ from specgen.standin.tensorrt import link_stubs
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def make_wheel(
-    path: Path, members: dict[str, bytes], record_override: dict[str, bytes] | None = None
-) -> Path:
-    """A wheel whose RECORD holds each member's sha256 (or the override's, to test refusal)."""
-    dist = path.name.split("-")[0] + "-1.0.dist-info"
-    lines = []
-    for name, data in members.items():
-        digest = hashlib.sha256((record_override or {}).get(name, data)).digest()
-        lines.append(
-            f"{name},sha256={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()},{len(data)}"
-        )
-    lines.append(f"{dist}/RECORD,,")
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(zipfile.ZipInfo(name, (2025, 2, 28, 12, 0, 0)), data)
-        zf.writestr(f"{dist}/RECORD", "\n".join(lines) + "\n")
-    return path
-
-
-def _listing(archive: Path) -> list[str]:
-    """`tar -tv` by GNU tar: mode, owner, name (and link target)."""
-    out = subprocess.run(["tar", "-tvf", str(archive)], capture_output=True, text=True, check=True)
-    return [
-        " ".join([line.split()[0], line.split()[1], *line.split()[5:]])
-        for line in out.stdout.splitlines()
-    ]
 
 
 CUDNN_WHEEL = {
@@ -302,6 +276,10 @@ def test_the_shipped_plan_takes_cuda_versions_from_the_manifest_and_the_lock_pin
     assert versions["nvidia-cublas-cu12"] == "12.8.4.1"
     assert versions["nvidia-cuda-runtime-cu12"] == "12.8.90"
     assert versions["nvidia-cudnn-cu12"] == "9.8.0.87"
+    assert versions["nvidia-cufft-cu12"] == "11.3.3.83"  # libcufft's version in the manifest
+    components = {w.component for w in plan.wanted if w.feeds in ("cuda", "cuda-redist")}
+    # a wheel for every component the --cuda-from-redist specs are made from (cuda.toml)
+    assert components == set(load_package_data("cuda")["components"])
     lock = read_lock(data_path(LOCK))
     assert len(lock.sources) == len(plan.wanted)
     for want in plan.wanted:
@@ -439,6 +417,18 @@ def test_pins_come_from_each_registrys_published_hash(registry: _Registry, tmp_p
     )
     with pytest.raises(SpecgenError, match=r"InRelease: gpgv"):
         pin_all(Fetcher(requests.Session(), retries=0), load_plan(plan_file), where)
+
+    # `pin --only`: only the named entry is asked for (Debian's answer is broken by now), every
+    # other pin is the lock's as it was; a lock without one of them, or an unknown name, is refused.
+    runtime = frozenset({"nvidia-cuda-runtime-cu12"})
+    fetcher = Fetcher(requests.Session(), retries=0)
+    again = pin_all(fetcher, load_plan(plan_file), where, only=runtime, keep=lock)
+    assert sorted(again.sources, key=str) == sorted(lock.sources, key=str)
+    partial = SourceLock(release="25.03", sources=(by_file[wheel],))
+    with pytest.raises(SpecgenError, match=r"no pin of onnxruntime-node 1.21.0 for onnxruntime"):
+        pin_all(fetcher, load_plan(plan_file), where, only=runtime, keep=partial)
+    with pytest.raises(SpecgenError, match=r"the stand-in plan names no nvidia-cufft-cu12"):
+        pin_all(fetcher, load_plan(plan_file), where, only=frozenset({"nvidia-cufft-cu12"}))
 
 
 HEADER_SINGLE = b"""#define TENSORRTAPI __attribute__((visibility("default")))
