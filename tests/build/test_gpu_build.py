@@ -27,6 +27,8 @@ from click.testing import CliRunner
 from conftest import REPO, require_tool
 
 from specgen.cli.main import main
+from specgen.generate.lock import read_lock
+from specgen.sources.overlay import read_overlay
 from specgen.standin.cli import DEFAULT_CACHE
 
 pytestmark = pytest.mark.skipif(
@@ -52,11 +54,21 @@ print(cudnn.cudnnGetVersion())
 
 # What the RPMs require that neither they nor Azure Linux's own repositories provide: NVIDIA's
 # azl3 CUDA packages (their own repository, not in the offline snapshot) and TensorRT, whose
-# libraries are not on any registry this build can reach.
+# libraries are not on any registry this build can reach. With specgen's own CUDA specs
+# (--cuda-from-redist, built below) only TensorRT's remain.
 EXPECTED_UNRESOLVED = {
     "cuda-nvrtc-12-8", "libcublas-12-8", "cuda-cudart-12-8", "libcufft-12-8", "libcurand-12-8",
     "libnvinfer10(x86-64)", "libnvinfer-plugin10(x86-64)",
 }  # fmt: skip
+
+
+# The --cuda-from-redist specs built from the stand-in's redist archives, with cuDNN and ONNX
+# Runtime: every CUDA Requires resolves in the repository; TensorRT's cannot be built.
+CUDA_REDIST_SPECS = (
+    "cuda-cccl", "cuda-cudart", "cuda-cupti", "cuda-nvcc", "cuda-nvml", "cuda-nvrtc", "cuda-nvtx",
+    "libcublas", "libcufft", "libcurand", "libnvjitlink",
+)  # fmt: skip
+REDIST_UNRESOLVED = {"libnvinfer10(x86-64)", "libnvinfer-plugin10(x86-64)"}
 
 
 def _standin(*args: str) -> str:
@@ -178,3 +190,87 @@ def test_the_gpu_tritonserver_from_the_standin_build_root(tmp_path: Path) -> Non
     verify = CliRunner().invoke(main, ["verify", "--format", "json", str(repo)])
     errors = [f for f in json.loads(verify.output)["findings"] if f["result"] == "error"]
     assert {f["check"] for f in errors} <= {"requires", "install"}, errors
+
+
+def _unresolved(findings: list[dict[str, str]]) -> set[str]:
+    return {
+        name.strip()
+        for f in findings
+        if f["result"] == "error" and f["check"] == "requires"
+        for name in f["detail"].removeprefix("unresolved: ").split(",")
+    }
+
+
+def test_cuda_from_redist_rpms_resolve_every_cuda_requires(tmp_path: Path) -> None:
+    """specgen's CUDA specs (--cuda-from-redist) built from the stand-in's redist archives into
+    the repository of cuDNN and ONNX Runtime: verify leaves only TensorRT unresolved, and the
+    installed cuda-nvcc compiles and links a cuBLAS program."""
+    require_tool("rpmbuild", "createrepo_c", "rpm", "gcc", "g++", "ar", "readelf")
+    cache = Path(os.environ.get("SPECGEN_STANDIN_CACHE") or DEFAULT_CACHE)
+    specs, lock = tmp_path / "specs", tmp_path / "sources" / "sources.lock.json"
+    generated = CliRunner().invoke(main, ["generate", "--cuda-from-redist", "-o", str(specs)])
+    assert generated.exit_code == 0, generated.output
+    _standin("fetch")
+    started = time.monotonic()
+    print(_standin("layout", "--project-lock", str(lock)))
+    print(f"[gpu-build] layout: {time.monotonic() - started:.1f} s")
+    # each x86_64 archive of the CUDA specs is overlaid by a stand-in made from its wheel
+    overlay = read_overlay(cache / "standin-overlay.toml")
+    for source in read_lock(lock).sources:
+        if source.packages[0] in CUDA_REDIST_SPECS and "-linux-x86_64-" in source.file:
+            why = overlay.sources[source.file].why
+            assert why.startswith("STAND-IN made from nvidia_"), (source.file, why)
+
+    repo = tmp_path / "repo"
+    specs_built = (*CUDA_REDIST_SPECS, "cudnn", "onnxruntime")
+    only = [arg for spec in specs_built for arg in ("--only", spec)]
+    build = ["build", "--specs", str(specs), "--lock-overlay", str(cache / "standin-overlay.toml"),
+             "--repo", str(repo), "--workdir", str(tmp_path / "work"), "--nodeps",
+             "--arch", "x86_64", *only]  # fmt: skip
+    started = time.monotonic()
+    result = CliRunner().invoke(main, build)
+    assert result.exit_code == 0, result.output
+    print(f"[gpu-build] build: {time.monotonic() - started:.1f} s\n{result.output}")
+    rpms = sorted((repo / "x86_64").glob("*.rpm"))
+    for path in rpms:
+        print(f"[gpu-build] {path.name}: {path.stat().st_size:,} bytes")
+    names = {p.name.rsplit("-", 2)[0] for p in rpms}
+    assert names == {
+        "cuda-cccl", "cuda-cudart", "cuda-cudart-devel", "cuda-cudart-static", "cuda-cupti",
+        "cuda-cupti-devel", "cuda-nvcc", "cuda-nvml", "cuda-nvrtc", "cuda-nvrtc-devel",
+        "cuda-nvtx", "cuda-nvtx-devel", "libcublas", "libcublas-devel", "libcufft",
+        "libcufft-devel", "libcurand", "libcurand-devel", "libnvjitlink", "libnvjitlink-devel",
+        "cudnn", "cudnn-devel", "cudnn-headers", "cudnn-static", "onnxruntime", "onnxruntime-devel",
+    }  # fmt: skip
+
+    verify = CliRunner().invoke(main, ["verify", "--format", "json", str(repo)])
+    findings = json.loads(verify.output)["findings"]
+    errors = [f for f in findings if f["result"] == "error"]
+    print(f"[gpu-build] verify: {len(findings) - len(errors)} ok, {len(errors)} errors")
+    assert _unresolved(findings) == REDIST_UNRESOLVED
+    assert {(f["check"], f["package"]) for f in errors} == {
+        ("requires", "onnxruntime"), ("install", "onnxruntime"), ("install", "onnxruntime-devel"),
+    }  # fmt: skip
+
+    # The installed cuda-nvcc (12.8's ptxas, headers and libdevice; Debian's 12.5 driver and front
+    # end) compiles a kernel and links it with cudart's static runtime and the installed cuBLAS.
+    root = tmp_path / "root"
+    subprocess.run(["rpm", "--root", str(root), "--nodeps", "--noscripts", "-i",
+                    *(str(p) for p in rpms if p.name.startswith(("cuda-", "libcublas")))],
+                   check=True, capture_output=True)  # fmt: skip
+    program = tmp_path / "scale.cu"
+    program.write_text(
+        "#include <cublas_v2.h>\n"
+        "__global__ void scale(float* x, float a) { x[threadIdx.x] *= a; }\n"
+        "int main() { cublasHandle_t h; float* d;\n"
+        "  if (cudaMalloc(&d, 64) != cudaSuccess) return 0;\n"
+        "  scale<<<1, 16>>>(d, 2.f); return cublasCreate(&h); }\n"
+    )
+    nvcc = [str(root / "usr/lib/cuda/bin/nvcc"), f"-I{root}/usr/include", f"-L{root}/usr/lib",
+            "-gencode", "arch=compute_90,code=sm_90", "-o", str(tmp_path / "scale"),
+            str(program), "-lcublas"]  # fmt: skip
+    compiled = subprocess.run(nvcc, capture_output=True, text=True, check=False)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    needed = subprocess.run(["readelf", "-d", str(tmp_path / "scale")], capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    assert "[libcublas.so.12]" in needed and "libcudart.so" not in needed  # static runtime
