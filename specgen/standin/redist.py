@@ -12,6 +12,7 @@ Debian's package of NVIDIA's binaries, of another CUDA version (docs/gpu-build.m
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,25 +96,26 @@ def redist_archive(
     if not members:
         raise SpecgenError(f"{wheel_path.name}: nothing under {prefix}{{{','.join(_AREAS)}}}/")
     license_member = wheel.find(".dist-info/License.txt")
-    taken: list[str] = []
+    # (member, path in the archive, links beside it), decided before anything is written
+    planned: list[tuple[zipfile.ZipInfo, str, list[tuple[str, str]]]] = []
+    for info in members:
+        rel = info.filename.removeprefix(prefix)
+        links: list[tuple[str, str]] = []
+        if rel.startswith("lib/") and rel.count("/") == 1:
+            real, links = library_layout(rel.removeprefix("lib/"), version)
+            rel = f"lib/{real}"
+        planned.append((info, rel, [(f"lib/{link}", target) for link, target in links]))
+    taken = [p for _, rel, links in planned for p in (rel, *(link for link, _ in links))]
+    taken.append("LICENSE")
+    clash = sorted(e.rel for e in extras if e.rel in taken)
+    if clash:
+        raise SpecgenError(f"{wheel_path.name}: already has {', '.join(clash)}")
     with vendor_tar(out_dir / archive_name, top, wheel.mtime(license_member)) as tar:
-        for info in members:
-            rel = info.filename.removeprefix(prefix)
-            area = rel.split("/", 1)[0]
-            links: list[tuple[str, str]] = []
-            if area == "lib" and rel.count("/") == 1:
-                real, links = library_layout(rel.removeprefix("lib/"), version)
-                rel = f"lib/{real}"
-            wheel.copy_to(tar, info, rel, _mode(area, rel))
-            taken.append(rel)
+        for info, rel, links in planned:
+            wheel.copy_to(tar, info, rel, _mode(rel.split("/", 1)[0], rel))
             for link, target in links:
-                tar.link(f"lib/{link}", target)
-                taken.append(f"lib/{link}")
+                tar.link(link, target)
         wheel.copy_to(tar, license_member, "LICENSE")
-        taken.append("LICENSE")
-        clash = sorted(e.rel for e in extras if e.rel in taken)
-        if clash:
-            raise SpecgenError(f"{wheel_path.name}: already has {', '.join(clash)}")
         for extra in sorted(extras, key=lambda e: e.rel):
             tar.file(extra.rel, extra.path, extra.mode)
     return RedistArchive(out_dir / archive_name, tuple(taken), tuple(sorted(e.rel for e in extras)))

@@ -109,6 +109,7 @@ def test_a_wheel_becomes_nvidias_redist_archive(tmp_path: Path) -> None:
     with pytest.raises(SpecgenError, match=r"already has lib/libcupti.so.12.8.90"):
         redist_archive(wheel, tmp_path / "c", name, "12.8.90",
                        (Extra("lib/libcupti.so.12.8.90", extra),))  # fmt: skip
+    assert not (tmp_path / "c").exists()  # refused before anything is written
     with pytest.raises(SpecgenError, match=r"not a CUDA redist archive name"):
         redist_archive(wheel, tmp_path / "d", "cupti.tgz", "12.8.90")
     empty = make_wheel(tmp_path / "nvidia_x-1.0-py3-none-any.whl", {
