@@ -89,7 +89,8 @@ def fetch_command(cache: Path) -> None:
     type=click.Path(path_type=Path, exists=True),
     default=Path("sources/sources.lock.json"),
     show_default=True,
-    help="The project's source lock, whose entries the overlay stands in for.",
+    help="The project's source lock, whose entries the overlay stands in for; a lock of "
+    "`specgen generate --cuda-from-redist` also gets the CUDA components' redist archives.",
 )
 @click.option(
     "--tensorrt-headers",
@@ -108,7 +109,8 @@ def fetch_command(cache: Path) -> None:
 )
 def layout_command(cache: Path, project_lock: Path, tensorrt_headers: Path,
                    base_overlay: Path) -> None:  # fmt: skip
-    """Lay out the specs' Sources, their lock overlay, the CUDA tree and TensorRT's link stubs."""
+    """Lay out the specs' Sources (cuDNN, ONNX Runtime and, for a --cuda-from-redist lock, the
+    CUDA components), their lock overlay, the CUDA tree and TensorRT's link stubs."""
     from specgen.standin.cudatree import missing_for_cuda_code
     from specgen.standin.layout import lay_out
     from specgen.standin.tensorrt import link_stubs
