@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 from collections.abc import Iterable
@@ -268,6 +269,17 @@ def test_keyboard_interrupt_waits_for_running_builds_then_propagates() -> None:
     assert finished == {"a": Status.FAILED, "b": Status.BUILT}
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """interrupt_main does nothing while SIGINT is ignored, and a process started in the
+    background by a non-interactive shell (as CI may start the suite) inherits SIGINT ignored:
+    install Python's own handler, as an interactive specgen has it, for the test's duration."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_while_waiting_lets_the_running_build_finish() -> None:
     g = _graph([("b", "a")], nodes=["c"])
     log = Log()
