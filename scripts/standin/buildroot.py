@@ -50,6 +50,14 @@ class Profile:
     cmake_args: list[str]  # after [cmake] args, for this profile only
     # rpm macros for the server's build ({nvidia} as in cmake_args)
     defines: dict[str, str] = field(default_factory=dict)
+    # built with the libraries, not unpacked into the sysroot
+    also_build: list[str] = field(default_factory=list)
+    # the `specgen generate` options that write the specs this profile builds
+    generate: list[str] = field(default_factory=list)
+
+    def specs(self) -> list[str]:
+        """Every spec the profile builds, in the order of its steps."""
+        return [*self.libraries, *self.also_build, *self.server]
 
 
 def load_data(path: Path = DATA) -> dict:
@@ -76,7 +84,20 @@ def profile(data: dict, name: str) -> Profile:
         list(raw["server"]),
         list(raw.get("cmake_args", [])),
         dict(raw.get("defines", {})),
+        list(raw.get("also_build", [])),
+        list(raw.get("generate", [])),
     )
+
+
+def check_specs(prof: Profile, specs: Path) -> None:
+    """Refuse a --specs folder that lacks a spec of the profile, naming how to generate it."""
+    absent = [name for name in prof.specs() if not (specs / name / f"{name}.spec").is_file()]
+    if absent:
+        how = " ".join(["specgen generate", *prof.generate])
+        raise StandinError(
+            f"{specs} has no spec of {', '.join(absent)}: the {prof.name} profile builds the "
+            f"specs of `{how}`"
+        )
 
 
 def os_release() -> tuple[str, str]:
@@ -253,6 +274,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
     workdir, repo = args.workdir.resolve(), args.repo.resolve()
     sysroot = workdir / "standin-sysroot"
+    check_specs(prof, args.specs)
     common = ["--specs", str(args.specs), "--repo", str(repo), "--workdir", str(workdir),
               "--nodeps", "-j", str(args.jobs)]  # fmt: skip
     if args.lock_overlay:
@@ -265,7 +287,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         stats_log = workdir / "ccache-stats.log"
         stats_log.unlink(missing_ok=True)
         env = ccache_env(env, workdir, stats_log)
-    times = {"libraries": specgen_build(common, prof.libraries, args.specgen_args, env)}
+    first = [*prof.libraries, *prof.also_build]
+    times = {"libraries": specgen_build(common, first, args.specgen_args, env)}
     unpacked = fill_sysroot(repo, sysroot, prof.libraries)
     print(f"standin: unpacked into {sysroot}: {', '.join(unpacked)}")
     hook = hook_value(data, prof, sysroot, ccache, args.nvidia.resolve())

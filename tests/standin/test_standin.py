@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import REPO, require_tool
 
 from specgen.build.rpmmacros import MACRO_FILE
+from specgen.cli.main import main
 
 SPECS = REPO / "specs"
 
@@ -41,14 +43,24 @@ def _rpmspec(*args: str) -> list[str]:
 
 
 @pytest.mark.parametrize("profile_name", sorted(buildroot.load_data()["profiles"]))
-def test_every_build_requires_of_a_profile_has_a_stand_in(profile_name: str) -> None:
-    """A spec that gains a BuildRequires fails here until debian.toml says what stands in."""
+def test_every_build_requires_of_a_profile_has_a_stand_in(profile_name: str,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """A spec that gains a BuildRequires fails here until debian.toml says what stands in: a
+    package the profile builds first, or a Debian package. A profile whose specs come from
+    other generate options (gpu-redist: --cuda-from-redist) is checked against those specs."""
     require_tool("rpmspec")
     data = buildroot.load_data()
     profile = buildroot.profile(data, profile_name)
     switches = [part for s in profile.switches for part in s.split(" ", 1)]
+    specs = SPECS
+    if profile.generate:
+        specs = tmp_path / "specs"
+        result = CliRunner().invoke(main, ["generate", *profile.generate, "-o", str(specs)])
+        assert result.exit_code == 0, result.output
+    buildroot.check_specs(profile, specs)
+
     def spec(name: str) -> str:
-        return str(SPECS / name / f"{name}.spec")
+        return str(specs / name / f"{name}.spec")
 
     built_here = {
         name
@@ -187,3 +199,32 @@ def test_a_ccache_hit_never_hands_back_another_work_folders_path(tmp_path: Path)
     assert buildroot.ccache_counts(tmp_path / "stats.log") == {
         "direct_cache_hit": 1, "preprocessed_cache_hit": 0, "cache_miss": 3,
     }  # fmt: skip
+
+
+def test_the_gpu_redist_profile_takes_cuda_from_the_sysroot(tmp_path: Path) -> None:
+    """gpu-redist (issue 11): CUDA from specgen's own CUDA RPMs unpacked into the sysroot, at
+    cuda-nvcc's %{_libdir}/cuda there; never the stand-in's CUDA tree. Only TensorRT's link stubs
+    still come from the NVIDIA stand-in."""
+    data = buildroot.load_data()
+    prof = buildroot.profile(data, "gpu-redist")
+    sysroot, nvidia = tmp_path / "sys", tmp_path / "nvidia"
+    args = shlex.split(buildroot.hook_value(data, prof, sysroot, False, nvidia))
+    for arg in ("CUDAToolkit_ROOT", "CUDA_TOOLKIT_ROOT_DIR"):
+        assert f"-D{arg}={sysroot}/usr/lib/cuda" in args
+    assert f"-DCMAKE_CUDA_COMPILER={sysroot}/usr/lib/cuda/bin/nvcc" in args
+    assert [a for a in args if str(nvidia) in a] == [
+        f"-DTRITON_TENSORRT_INCLUDE_PATHS={nvidia}/tensorrt-stubs/include",
+        f"-DCMAKE_LIBRARY_PATH={nvidia}/tensorrt-stubs/lib",
+    ]
+    assert {"cuda-nvcc", "cuda-cudart", "cuda-cupti"} <= set(prof.libraries)
+    assert not set(prof.also_build) & set(prof.libraries)
+    assert prof.switches == buildroot.profile(data, "gpu").switches
+
+
+def test_a_specs_folder_without_the_profiles_specs_is_refused(tmp_path: Path) -> None:
+    """The default specs/ have no cuda-nvcc: gpu-redist says how to generate the ones it builds."""
+    prof = buildroot.profile(buildroot.load_data(), "gpu-redist")
+    with pytest.raises(buildroot.StandinError, match=r"no spec of cuda-cccl, .*cuda-nvcc.*"
+                       r"`specgen generate --cuda-from-redist`"):  # fmt: skip
+        buildroot.check_specs(prof, SPECS)
+    buildroot.check_specs(buildroot.profile(buildroot.load_data(), "gpu"), SPECS)
