@@ -108,31 +108,45 @@ DEV_FILES = {
     "./usr/lib/x86_64-linux-gnu/libcudart_static.a": "lib64/libcudart_static.a",
     "./usr/lib/x86_64-linux-gnu/stubs/libcuda.so": "lib64/stubs/libcuda.so",
 }
-# nvcc reads this beside itself: everything relative to the tree, nothing of the host's.
+# nvcc reads this beside itself. Its variable lines are those of the nvcc.profile in NVIDIA's
+# CUDA 12 cuda_nvcc archive, so the stand-in's nvcc looks where NVIDIA's will: headers and
+# libraries under $(TOP)/$(_TARGET_DIR_), which nvcc sets to targets/x86_64-linux (sbsa-linux on
+# aarch64), and _TARGET_SIZE_ empty for 64-bit.
 NVCC_PROFILE = """
 TOP              = $(_HERE_)/..
 
 CICC_PATH        = $(TOP)/nvvm/bin
+CICC_NEXT_PATH   = $(TOP)/nvvm-next/bin
 NVVMIR_LIBRARY_DIR = $(TOP)/nvvm/libdevice
 
-LD_LIBRARY_PATH += $(TOP)/lib64:
-PATH            += $(TOP)/nvvm/bin:$(_HERE_):
+LD_LIBRARY_PATH += $(TOP)/lib:
+PATH            += $(CICC_PATH):$(_HERE_):
 
-INCLUDES        +=  "-I$(TOP)/include" $(_SPACE_)
+INCLUDES        +=  "-I$(TOP)/$(_TARGET_DIR_)/include" $(_SPACE_)
 
-LIBRARIES        =+ $(_SPACE_) "-L$(TOP)/lib64/stubs" "-L$(TOP)/lib64"
+LIBRARIES        =+ $(_SPACE_) "-L$(TOP)/$(_TARGET_DIR_)/lib$(_TARGET_SIZE_)/stubs" "-L$(TOP)/$(_TARGET_DIR_)/lib$(_TARGET_SIZE_)"
 
 CUDAFE_FLAGS    +=
 PTXAS_FLAGS     +=
-"""
+"""  # noqa: E501 (NVIDIA's LIBRARIES line, kept whole)
+# The tree is x86_64's (DEV_FILES): its target folder, where nvcc.profile looks, links to the
+# tree's own include/ and lib64/ (NVIDIA's toolkit has it the other way round).
+TARGET_LINKS = {
+    "targets/x86_64-linux/include": "../../include",
+    "targets/x86_64-linux/lib": "../../lib64",
+}
 
 
 def add_compiler(root: Path, toolkit_deb: Path, dev_deb: Path) -> None:
-    """NVIDIA's compiler binaries and static runtime from Debian's packages into the tree, and an
-    nvcc.profile that keeps nvcc inside it. The wheels' ptxas, headers and libdevice stay."""
+    """NVIDIA's compiler binaries and static runtime from Debian's packages into the tree, and
+    NVIDIA's nvcc.profile with the target folder it looks in, which keep nvcc inside the tree.
+    The wheels' ptxas, headers and libdevice stay."""
     for path, files in ((toolkit_deb, COMPILER_FILES), (dev_deb, DEV_FILES)):
         clash = [rel for rel in files.values() if (root / rel).exists()]
         if clash:
             raise SpecgenError(f"{path.name}: {', '.join(clash)} already in {root}")
         deb_extract(path, {member: root / rel for member, rel in files.items()})
     (root / "bin" / "nvcc.profile").write_text(NVCC_PROFILE.lstrip("\n"))
+    for link, target in TARGET_LINKS.items():
+        (root / link).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, root / link)

@@ -21,6 +21,7 @@ import pytest
 import requests
 from aptsign import signed_inrelease
 from conftest import require_tool
+from nvccprofile import search_dirs
 from nvidia_fakes import listing as _listing
 from nvidia_fakes import make_wheel
 
@@ -217,9 +218,17 @@ def test_the_compiler_from_debians_packages_joins_the_tree(tmp_path: Path) -> No
         tree.root / "lib64/libcudadevrt.a"
     ).read_bytes() == b"lib ./usr/lib/x86_64-linux-gnu/libcudadevrt.a"
     assert (tree.root / "bin/ptxas").read_bytes() == b"\x7fELF ptxas 12.8"
-    assert (
-        "NVVMIR_LIBRARY_DIR = $(TOP)/nvvm/libdevice" in (tree.root / "bin/nvcc.profile").read_text()
-    )
+    profile = tree.root / "bin/nvcc.profile"
+    assert "NVVMIR_LIBRARY_DIR = $(TOP)/nvvm/libdevice" in profile.read_text()
+    # NVIDIA's profile looks under targets/x86_64-linux: the tree's links take it to include/
+    # and lib64/, where the wheels' headers and libraries are
+    dirs = search_dirs(profile)
+    assert [Path(d).resolve() for d in dirs["-I"]] == [tree.root / "include"]
+    assert [Path(d).resolve() for d in dirs["-L"]] == [
+        tree.root / "lib64/stubs",
+        tree.root / "lib64",
+    ]
+    assert (Path(dirs["-L"][0]) / "libcuda.so").is_file()
     assert missing_for_cuda_code(tree.root) == []
     short = _deb(tmp_path / "short", {"usr/bin/nvlink": b"x"}, "nvidia-cuda-toolkit")
     with pytest.raises(

@@ -1,0 +1,30 @@
+"""Where an nvcc.profile sends nvcc for headers and libraries, read as nvcc reads it: `$(X)`
+holes filled from the profile's own `X = ...` lines and from what nvcc itself sets (_HERE_,
+the profile's folder; _TARGET_DIR_ and _TARGET_SIZE_, for a 64-bit x86_64 target)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_LINE = re.compile(r"(?P<name>\w+)\s*(?P<op>=\+|\+=|=)\s*(?P<value>.*)")
+_HOLE = re.compile(r"\$\((\w+)\)")
+NVCC_SETS = {"_TARGET_DIR_": "targets/x86_64-linux", "_TARGET_SIZE_": "", "_SPACE_": " "}
+
+
+def search_dirs(profile: Path) -> dict[str, list[str]]:
+    """{"-I": [...], "-L": [...]}: the folders of the profile's INCLUDES and LIBRARIES."""
+    known = {**NVCC_SETS, "_HERE_": str(profile.parent)}
+    found: dict[str, list[str]] = {"-I": [], "-L": []}
+    for line in profile.read_text().splitlines():
+        match = _LINE.fullmatch(line.strip())
+        if match is None:
+            continue
+        value = match["value"]
+        while _HOLE.search(value):
+            value = _HOLE.sub(lambda m: known[m.group(1)], value)
+        if match["op"] == "=":
+            known[match["name"]] = value.strip()
+        for flag in re.findall(r'"(-[IL][^"]+)"', value):
+            found[flag[:2]].append(flag[2:])
+    return found
