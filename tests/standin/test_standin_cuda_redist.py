@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import require_tool
+from nvccprofile import search_dirs
 from nvidia_fakes import listing as _listing
 from nvidia_fakes import make_wheel, pin_in_lock
 
 from specgen.cli.main import main
 from specgen.errors import SpecgenError
+from specgen.standin.cudatree import NVCC_PROFILE
 from specgen.standin.redist import Extra, library_layout, redist_archive
 
 
@@ -149,6 +151,8 @@ def test_the_redist_specs_build_from_the_standins_archives(tmp_path: Path) -> No
     })  # fmt: skip
     driver = tmp_path / "nvcc"
     driver.write_text("#!/bin/sh\necho nvcc stand-in\n")
+    profile = tmp_path / "nvcc.profile"  # the stand-in's, in the form of NVIDIA's archive
+    profile.write_text(NVCC_PROFILE.lstrip("\n"))
     made = [
         redist_archive(_cupti_wheel(tmp_path), downloads,
                        "cuda_cupti-linux-x86_64-12.8.90-archive.tar.xz", "12.8.90"),
@@ -157,7 +161,7 @@ def test_the_redist_specs_build_from_the_standins_archives(tmp_path: Path) -> No
                                    Extra("lib/libcudart_static.a", static))),
         redist_archive(nvcc, downloads, "cuda_nvcc-linux-x86_64-12.8.93-archive.tar.xz",
                        "12.8.93", (Extra("bin/nvcc", driver, 0o755),
-                                   Extra("bin/nvcc.profile", static))),
+                                   Extra("bin/nvcc.profile", profile))),
     ]  # fmt: skip
     specs = tmp_path / "specs"
     generate = ["generate", "--cuda-from-redist", "-o", str(specs)]
@@ -187,7 +191,8 @@ def test_the_redist_specs_build_from_the_standins_archives(tmp_path: Path) -> No
     assert static_files == ["/usr/lib/libcudadevrt.a", "/usr/lib/libcudart_static.a"]
     nvcc_files = _rpm_files(rpms["cuda-nvcc"])
     assert {"/usr/bin/nvcc", "/usr/lib/cuda/bin/nvcc", "/usr/lib/cuda/bin/ptxas",
-            "/usr/lib/cuda/include", "/usr/lib/cuda/lib64",
+            "/usr/lib/cuda/include", "/usr/lib/cuda/lib64", "/usr/lib/cuda/bin/nvcc.profile",
+            "/usr/lib/cuda/targets/x86_64-linux/include", "/usr/lib/cuda/targets/x86_64-linux/lib",
             "/usr/include/crt/host_config.h"} <= set(nvcc_files)  # fmt: skip
     root = tmp_path / "root"
     subprocess.run(["rpm", "--root", str(root), "--nodeps", "-i", str(rpms["cuda-nvcc"])],
@@ -197,6 +202,18 @@ def test_the_redist_specs_build_from_the_standins_archives(tmp_path: Path) -> No
     assert not wrapper.is_symlink()
     assert wrapper.read_text() == '#!/bin/sh\nexec /usr/lib/cuda/bin/nvcc "$@"\n'
     assert (root / "usr/lib/cuda/include").readlink() == Path("../../include")
+    # NVIDIA's nvcc.profile looks in TOP/$(_TARGET_DIR_)/{include,lib}: the spec's targets links
+    # take nvcc from there to the system folders, inside the root as on a system (relative links)
+    installed = root / "usr/lib/cuda/bin/nvcc.profile"
+    text = installed.read_text()
+    assert 'INCLUDES        +=  "-I$(TOP)/$(_TARGET_DIR_)/include" $(_SPACE_)' in text
+    assert '"-L$(TOP)/$(_TARGET_DIR_)/lib$(_TARGET_SIZE_)"' in text
+    dirs = search_dirs(installed)
+    assert [Path(d).resolve() for d in dirs["-I"]] == [root / "usr/include"]
+    assert Path(dirs["-L"][-1]).resolve() == root / "usr/lib"
+    targets = root / "usr/lib/cuda/targets/x86_64-linux"
+    assert (targets / "include").readlink() == Path("../../../../include")
+    assert (targets / "lib").readlink() == Path("../../..")
     requires = subprocess.run(["rpm", "-qp", "--requires", str(rpms["cuda-nvcc"])],
                               capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "cuda-cudart-static(x86-64)" in requires and "cuda-cudart-devel(x86-64)" in requires
