@@ -209,6 +209,7 @@ def test_the_redist_specs_build_from_the_standins_archives(tmp_path: Path) -> No
     assert 'INCLUDES        +=  "-I$(TOP)/$(_TARGET_DIR_)/include" $(_SPACE_)' in text
     assert '"-L$(TOP)/$(_TARGET_DIR_)/lib$(_TARGET_SIZE_)"' in text
     dirs = search_dirs(installed)
+    assert dirs["-I"] == [f"{root}/usr/lib/cuda/bin/../targets/x86_64-linux/include"]
     assert [Path(d).resolve() for d in dirs["-I"]] == [root / "usr/include"]
     assert Path(dirs["-L"][-1]).resolve() == root / "usr/lib"
     targets = root / "usr/lib/cuda/targets/x86_64-linux"

@@ -223,6 +223,7 @@ def test_the_compiler_from_debians_packages_joins_the_tree(tmp_path: Path) -> No
     # NVIDIA's profile looks under targets/x86_64-linux: the tree's links take it to include/
     # and lib64/, where the wheels' headers and libraries are
     dirs = search_dirs(profile)
+    assert dirs["-I"] == [f"{tree.root}/bin/../targets/x86_64-linux/include"]
     assert [Path(d).resolve() for d in dirs["-I"]] == [tree.root / "include"]
     assert [Path(d).resolve() for d in dirs["-L"]] == [
         tree.root / "lib64/stubs",
