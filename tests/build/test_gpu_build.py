@@ -267,9 +267,14 @@ def test_cuda_from_redist_rpms_resolve_every_cuda_requires(tmp_path: Path) -> No
         "  if (cudaMalloc(&d, 64) != cudaSuccess) return 0;\n"
         "  scale<<<1, 16>>>(d, 2.f); return cublasCreate(&h); }\n"
     )
-    nvcc = [str(root / "usr/lib/cuda/bin/nvcc"), f"-I{root}/usr/include", f"-L{root}/usr/lib",
-            "-gencode", "arch=compute_90,code=sm_90", "-o", str(tmp_path / "scale"),
-            str(program), "-lcublas"]  # fmt: skip
+    # No -I or -L: nvcc.profile (NVIDIA's form) looks in TOP/targets/x86_64-linux, whose links
+    # (relative, so inside the root) lead to the root's /usr/include and /usr/lib.
+    nvcc = [str(root / "usr/lib/cuda/bin/nvcc"), "-gencode", "arch=compute_90,code=sm_90",
+            "-o", str(tmp_path / "scale"), str(program), "-lcublas"]  # fmt: skip
+    dryrun = subprocess.run([*nvcc, "--dryrun"], capture_output=True, text=True, check=True)
+    top = root / "usr/lib/cuda/bin/.."
+    assert f'"-I{top}/targets/x86_64-linux/include"' in dryrun.stderr, dryrun.stderr
+    assert f'"-L{top}/targets/x86_64-linux/lib"' in dryrun.stderr, dryrun.stderr
     compiled = subprocess.run(nvcc, capture_output=True, text=True, check=False)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     needed = subprocess.run(["readelf", "-d", str(tmp_path / "scale")], capture_output=True,
